@@ -1,0 +1,31 @@
+#pragma once
+// The subcommand table's row type and the handlers that live in their own files.
+
+#include <ostream>
+#include <span>
+#include <stdexcept>
+#include <string_view>
+
+namespace edgeid::agent {
+
+/// Thrown by a handler for bad arguments: reported with exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct CommandArgs {
+  std::span<const std::string_view> args;  ///< after the command name
+  std::ostream& out;
+  std::ostream& err;
+};
+
+struct Command {
+  std::string_view name;
+  std::string_view usage;
+  std::string_view help;
+  int (*run)(const CommandArgs&);
+};
+
+int run_ingest(const CommandArgs& a);
+
+}  // namespace edgeid::agent
