@@ -54,7 +54,8 @@ std::string Timestamp::to_rfc3339(Precision precision) const {
   return out;
 }
 
-std::optional<Timestamp> Timestamp::parse_rfc3339(std::string_view s) noexcept {
+std::optional<Timestamp> Timestamp::parse_rfc3339(std::string_view text) noexcept {
+  const std::string_view s = text;
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
       !digits(s, 8, 2, d)) {
@@ -100,7 +101,7 @@ std::optional<Timestamp> Timestamp::parse_rfc3339(std::string_view s) noexcept {
         !digits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
       return std::nullopt;
     }
-    offset_s = sign * (oh * 3600 + om * 60);
+    offset_s = static_cast<std::int64_t>(sign) * (oh * 3600 + om * 60);
     pos += 6;
   } else {
     return std::nullopt;

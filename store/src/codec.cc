@@ -20,8 +20,9 @@ void ByteWriter::string(std::string_view s) {
 }
 
 void ByteWriter::be64(std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8)
+  for (int shift = 56; shift >= 0; shift -= 8) {
     out_.push_back(static_cast<std::uint8_t>(v >> shift));
+  }
 }
 
 std::uint8_t ByteReader::u8() noexcept {
