@@ -5,8 +5,10 @@ add_library(edgeid::options ALIAS edgeid_options)
 target_compile_features(edgeid_options INTERFACE cxx_std_20)
 set(CMAKE_CXX_EXTENSIONS OFF)
 
+# -Wno-missing-field-initializers: GCC 12 warns on C++20 designated initializers that leave
+# members to their default member initializers, which is exactly how they are meant to be used.
 target_compile_options(edgeid_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-                                                -Wno-sign-conversion)
+                                                -Wno-sign-conversion -Wno-missing-field-initializers)
 if(EDGEID_WERROR)
   target_compile_options(edgeid_options INTERFACE -Werror)
 endif()

@@ -1,0 +1,426 @@
+#include "store/records.h"
+
+#include <cstring>
+#include <limits>
+
+#include "store/codec.h"
+#include "store/error.h"
+
+namespace edgeid::store {
+
+// ---- StringTable ----
+
+std::uint32_t StringTable::intern(std::string_view text) {
+  if (auto it = by_text_.find(std::string(text)); it != by_text_.end()) return it->second;
+  const auto id = static_cast<std::uint32_t>(by_id_.size());
+  by_id_.emplace_back(text);
+  by_text_.emplace(by_id_.back(), id);
+  return id;
+}
+
+std::optional<std::string_view> StringTable::lookup(std::uint32_t id) const {
+  if (id >= by_id_.size()) return std::nullopt;
+  return std::string_view(by_id_[id]);
+}
+
+void StringTable::load(std::uint32_t id, std::string text) {
+  if (id >= by_id_.size()) by_id_.resize(id + 1);
+  by_text_.emplace(text, id);
+  by_id_[id] = std::move(text);
+  committed_ = by_id_.size();
+}
+
+std::vector<std::pair<std::uint32_t, std::string_view>> StringTable::pending() const {
+  std::vector<std::pair<std::uint32_t, std::string_view>> out;
+  for (std::size_t i = committed_; i < by_id_.size(); ++i) {
+    out.emplace_back(static_cast<std::uint32_t>(i), by_id_[i]);
+  }
+  return out;
+}
+
+void StringTable::rollback_pending() {
+  for (std::size_t i = committed_; i < by_id_.size(); ++i) by_text_.erase(by_id_[i]);
+  by_id_.resize(committed_);
+}
+
+namespace {
+
+// ---- tagged-field helpers ----
+
+constexpr std::uint64_t kVarint = 0;
+constexpr std::uint64_t kBytes = 1;
+
+class FieldWriter {
+ public:
+  explicit FieldWriter(std::uint8_t format) { w_.u8(format); }
+  void uint(std::uint64_t field, std::uint64_t v) {
+    if (v == 0) return;
+    w_.varint(field << 1 | kVarint);
+    w_.varint(v);
+  }
+  void sint(std::uint64_t field, std::int64_t v) {
+    if (v == 0) return;
+    w_.varint(field << 1 | kVarint);
+    w_.svarint(v);
+  }
+  void bytes(std::uint64_t field, Bytes b) {
+    if (b.empty()) return;
+    w_.varint(field << 1 | kBytes);
+    w_.bytes(b);
+  }
+  void str(std::uint64_t field, std::string_view s) { bytes(field, as_bytes(s)); }
+  void interned(std::uint64_t field, std::string_view s, StringTable& t) {
+    if (!s.empty()) uint(field, t.intern(s));
+  }
+  void time(std::uint64_t field, platform::Timestamp t) { sint(field, t.unix_seconds()); }
+  void mac(std::uint64_t field, const platform::MacAddress& m) {
+    if (!m.is_zero()) bytes(field, m.bytes());
+  }
+  void guid(std::uint64_t field, const platform::Guid& g) {
+    if (!g.is_nil()) bytes(field, g.bytes());
+  }
+  template <std::size_t N>
+  void packed(std::uint64_t field, const std::vector<std::array<std::uint8_t, N>>& items) {
+    std::vector<std::uint8_t> flat;
+    flat.reserve(items.size() * N);
+    for (const auto& a : items) flat.insert(flat.end(), a.begin(), a.end());
+    bytes(field, flat);
+  }
+  std::vector<std::uint8_t> take() { return w_.take(); }
+
+ private:
+  ByteWriter w_;
+};
+
+// Reads fields one at a time; any malformation fails the whole value.
+class FieldReader {
+ public:
+  FieldReader(Bytes value, std::uint8_t expected_format) : r_(value) {
+    if (r_.u8() != expected_format) bad_ = true;
+  }
+  bool next() {
+    if (bad_ || !r_.ok() || r_.at_end()) return false;
+    const auto key = r_.varint();
+    field_ = key >> 1;
+    wire_ = key & 1;
+    if (wire_ == kVarint) {
+      number_ = r_.varint();
+      data_ = {};
+    } else {
+      data_ = r_.bytes();
+      number_ = 0;
+    }
+    return r_.ok();
+  }
+  std::uint64_t field() const { return field_; }
+  bool is_varint() const { return wire_ == kVarint; }
+  std::uint64_t number() {
+    if (!is_varint()) bad_ = true;
+    return number_;
+  }
+  std::int64_t signed_number() {
+    const auto u = number();
+    return static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1);
+  }
+  Bytes data() {
+    if (is_varint()) bad_ = true;
+    return data_;
+  }
+  std::string text() {
+    const auto d = data();
+    return {reinterpret_cast<const char*>(d.data()), d.size()};
+  }
+  std::string interned(const StringTable& t) {
+    const auto id = number();
+    if (id > UINT32_MAX) {
+      bad_ = true;
+      return {};
+    }
+    auto s = t.lookup(static_cast<std::uint32_t>(id));
+    if (!s) {
+      bad_ = true;
+      return {};
+    }
+    return std::string(*s);
+  }
+  platform::Timestamp time() { return platform::Timestamp::from_unix_seconds(signed_number()); }
+  platform::MacAddress mac() {
+    const auto d = data();
+    if (d.size() != 6) {
+      bad_ = true;
+      return {};
+    }
+    return *platform::MacAddress::from_wire(d);
+  }
+  platform::Guid guid() {
+    const auto d = data();
+    platform::Guid::Bytes b{};
+    if (d.size() != b.size()) {
+      bad_ = true;
+      return {};
+    }
+    std::memcpy(b.data(), d.data(), b.size());
+    return platform::Guid(b);
+  }
+  template <std::size_t N>
+  std::vector<std::array<std::uint8_t, N>> packed() {
+    const auto d = data();
+    std::vector<std::array<std::uint8_t, N>> out;
+    if (d.size() % N != 0) {
+      bad_ = true;
+      return out;
+    }
+    out.resize(d.size() / N);
+    for (std::size_t i = 0; i < out.size(); ++i) std::memcpy(out[i].data(), d.data() + i * N, N);
+    return out;
+  }
+  void fail() { bad_ = true; }
+  std::error_code result() const {
+    return (bad_ || !r_.ok()) ? std::error_code(errc::corrupt_value) : std::error_code();
+  }
+
+ private:
+  ByteReader r_;
+  std::uint64_t field_ = 0;
+  std::uint64_t wire_ = 0;
+  std::uint64_t number_ = 0;
+  Bytes data_;
+  bool bad_ = false;
+};
+
+// A default record that keeps only the key field of @p r.
+template <class R, class K>
+R with_key(const R& r, K R::*key) {
+  R fresh;
+  fresh.*key = r.*key;
+  return fresh;
+}
+
+template <class T>
+T narrow(FieldReader& r, std::uint64_t v) {
+  if (v > std::numeric_limits<T>::max()) r.fail();
+  return static_cast<T>(v);
+}
+
+// Field numbers are part of the on-disk format: never reuse one.
+enum DeviceField : std::uint64_t {
+  kDevFlags = 1,
+  kDevVendor,
+  kDevVlans,
+  kDevIpv4,
+  kDevIpv6,
+  kDevHostname,
+  kDevHostnameSource,
+  kDevVendorClass,
+  kDevParamList,
+  kDevClientId,
+  kDevFirstSeen,
+  kDevLastSeen,
+  kDevPackets,
+  kDevBytes,
+  kDevSources,
+  kDevState,
+  kDevIntuneId,
+  kDevEntraId,
+  kDevMatchBy,
+  kDevConfidence,
+  kDevConflict,
+  kDevVersion
+};
+
+enum IdentityField : std::uint64_t {
+  kIdEntraDeviceId = 1,
+  kIdEntraObjectId,
+  kIdDeviceName,
+  kIdOs,
+  kIdOsVersion,
+  kIdEnrollment,
+  kIdUpn,
+  kIdEmail,
+  kIdModel,
+  kIdManufacturer,
+  kIdSerial,
+  kIdCompliance,
+  kIdAgent,
+  kIdOwnership,
+  kIdTrustType,
+  kIdLastSync,
+  kIdWifiMac,
+  kIdEthernetMac
+};
+
+enum OutboxField : std::uint64_t {
+  kObKind = 1,
+  kObPriority,
+  kObEntity,
+  kObEntityVersion,
+  kObCreated,
+  kObPayload
+};
+
+}  // namespace
+
+std::vector<std::uint8_t> encode(const DeviceRecord& d, StringTable& t) {
+  FieldWriter w(kDeviceFormat);
+  w.uint(kDevFlags, (d.randomized ? 1u : 0u) | (d.router ? 2u : 0u));
+  w.interned(kDevVendor, d.vendor, t);
+  if (!d.vlans.empty()) {
+    ByteWriter packed;
+    for (auto v : d.vlans) packed.varint(v);
+    w.bytes(kDevVlans, packed.data());
+  }
+  w.packed(kDevIpv4, d.ipv4);
+  w.packed(kDevIpv6, d.ipv6);
+  w.str(kDevHostname, d.hostname);
+  w.uint(kDevHostnameSource, d.hostname_source);
+  w.interned(kDevVendorClass, d.dhcp_vendor_class, t);
+  w.interned(kDevParamList, d.dhcp_param_list, t);
+  w.str(kDevClientId, d.dhcp_client_id);
+  w.time(kDevFirstSeen, d.first_seen);
+  // last_seen as a delta from first_seen: usually small.
+  w.sint(kDevLastSeen, d.last_seen.unix_seconds() - d.first_seen.unix_seconds());
+  w.uint(kDevPackets, d.packets);
+  w.uint(kDevBytes, d.bytes);
+  w.uint(kDevSources, d.sources);
+  w.uint(kDevState, d.state);
+  w.guid(kDevIntuneId, d.intune_id);
+  w.guid(kDevEntraId, d.entra_device_id);
+  w.uint(kDevMatchBy, d.match_by);
+  w.uint(kDevConfidence, d.match_confidence_permille);
+  for (const auto& g : d.conflicts) w.bytes(kDevConflict, g.bytes());
+  w.uint(kDevVersion, d.version);
+  return w.take();
+}
+
+std::error_code decode(Bytes value, const StringTable& t, DeviceRecord& d) {
+  d = with_key(d, &DeviceRecord::mac);
+  FieldReader r(value, kDeviceFormat);
+  std::int64_t last_delta = 0;
+  while (r.next()) {
+    switch (r.field()) {
+      case kDevFlags: {
+        const auto f = r.number();
+        d.randomized = (f & 1) != 0;
+        d.router = (f & 2) != 0;
+        break;
+      }
+      case kDevVendor: d.vendor = r.interned(t); break;
+      case kDevVlans: {
+        ByteReader v(r.data());
+        while (v.ok() && !v.at_end()) {
+          const auto id = v.varint();
+          if (id > 4095) r.fail();
+          d.vlans.push_back(static_cast<std::uint16_t>(id));
+        }
+        if (!v.ok()) r.fail();
+        break;
+      }
+      case kDevIpv4: d.ipv4 = r.packed<4>(); break;
+      case kDevIpv6: d.ipv6 = r.packed<16>(); break;
+      case kDevHostname: d.hostname = r.text(); break;
+      case kDevHostnameSource: d.hostname_source = narrow<std::uint8_t>(r, r.number()); break;
+      case kDevVendorClass: d.dhcp_vendor_class = r.interned(t); break;
+      case kDevParamList: d.dhcp_param_list = r.interned(t); break;
+      case kDevClientId: d.dhcp_client_id = r.text(); break;
+      case kDevFirstSeen: d.first_seen = r.time(); break;
+      case kDevLastSeen: last_delta = r.signed_number(); break;
+      case kDevPackets: d.packets = r.number(); break;
+      case kDevBytes: d.bytes = r.number(); break;
+      case kDevSources: d.sources = narrow<std::uint32_t>(r, r.number()); break;
+      case kDevState: d.state = narrow<std::uint8_t>(r, r.number()); break;
+      case kDevIntuneId: d.intune_id = r.guid(); break;
+      case kDevEntraId: d.entra_device_id = r.guid(); break;
+      case kDevMatchBy: d.match_by = narrow<std::uint8_t>(r, r.number()); break;
+      case kDevConfidence:
+        d.match_confidence_permille = narrow<std::uint16_t>(r, r.number());
+        break;
+      case kDevConflict: d.conflicts.push_back(r.guid()); break;
+      case kDevVersion: d.version = r.number(); break;
+      default: break;  // a field of a newer edgeid
+    }
+  }
+  d.last_seen = platform::Timestamp::from_unix_seconds(d.first_seen.unix_seconds() + last_delta);
+  return r.result();
+}
+
+std::vector<std::uint8_t> encode(const IdentityRecord& i, StringTable& t) {
+  FieldWriter w(kIdentityFormat);
+  w.guid(kIdEntraDeviceId, i.entra_device_id);
+  w.guid(kIdEntraObjectId, i.entra_object_id);
+  w.str(kIdDeviceName, i.device_name);
+  w.interned(kIdOs, i.os, t);
+  w.interned(kIdOsVersion, i.os_version, t);
+  w.interned(kIdEnrollment, i.enrollment_type, t);
+  w.str(kIdUpn, i.user_principal_name);
+  w.str(kIdEmail, i.email);
+  w.interned(kIdModel, i.model, t);
+  w.interned(kIdManufacturer, i.manufacturer, t);
+  w.str(kIdSerial, i.serial_number);
+  w.interned(kIdCompliance, i.compliance_state, t);
+  w.interned(kIdAgent, i.management_agent, t);
+  w.interned(kIdOwnership, i.ownership, t);
+  w.interned(kIdTrustType, i.trust_type, t);
+  w.time(kIdLastSync, i.last_sync);
+  w.mac(kIdWifiMac, i.wifi_mac);
+  w.mac(kIdEthernetMac, i.ethernet_mac);
+  return w.take();
+}
+
+std::error_code decode(Bytes value, const StringTable& t, IdentityRecord& i) {
+  i = with_key(i, &IdentityRecord::intune_id);
+  FieldReader r(value, kIdentityFormat);
+  while (r.next()) {
+    switch (r.field()) {
+      case kIdEntraDeviceId: i.entra_device_id = r.guid(); break;
+      case kIdEntraObjectId: i.entra_object_id = r.guid(); break;
+      case kIdDeviceName: i.device_name = r.text(); break;
+      case kIdOs: i.os = r.interned(t); break;
+      case kIdOsVersion: i.os_version = r.interned(t); break;
+      case kIdEnrollment: i.enrollment_type = r.interned(t); break;
+      case kIdUpn: i.user_principal_name = r.text(); break;
+      case kIdEmail: i.email = r.text(); break;
+      case kIdModel: i.model = r.interned(t); break;
+      case kIdManufacturer: i.manufacturer = r.interned(t); break;
+      case kIdSerial: i.serial_number = r.text(); break;
+      case kIdCompliance: i.compliance_state = r.interned(t); break;
+      case kIdAgent: i.management_agent = r.interned(t); break;
+      case kIdOwnership: i.ownership = r.interned(t); break;
+      case kIdTrustType: i.trust_type = r.interned(t); break;
+      case kIdLastSync: i.last_sync = r.time(); break;
+      case kIdWifiMac: i.wifi_mac = r.mac(); break;
+      case kIdEthernetMac: i.ethernet_mac = r.mac(); break;
+      default: break;
+    }
+  }
+  return r.result();
+}
+
+std::vector<std::uint8_t> encode(const OutboxItem& o) {
+  FieldWriter w(kOutboxFormat);
+  w.uint(kObKind, o.kind);
+  w.uint(kObPriority, o.priority);
+  w.str(kObEntity, o.entity);
+  w.uint(kObEntityVersion, o.entity_version);
+  w.time(kObCreated, o.created);
+  w.str(kObPayload, o.payload);
+  return w.take();
+}
+
+std::error_code decode(Bytes value, OutboxItem& o) {
+  o = with_key(o, &OutboxItem::seq);
+  FieldReader r(value, kOutboxFormat);
+  while (r.next()) {
+    switch (r.field()) {
+      case kObKind: o.kind = narrow<std::uint8_t>(r, r.number()); break;
+      case kObPriority: o.priority = narrow<std::uint8_t>(r, r.number()); break;
+      case kObEntity: o.entity = r.text(); break;
+      case kObEntityVersion: o.entity_version = r.number(); break;
+      case kObCreated: o.created = r.time(); break;
+      case kObPayload: o.payload = r.text(); break;
+      default: break;
+    }
+  }
+  return r.result();
+}
+
+}  // namespace edgeid::store
