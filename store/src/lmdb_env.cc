@@ -109,11 +109,6 @@ std::error_code Environment::sync(bool force) {
   return rc == 0 ? std::error_code() : lmdb_error(rc);
 }
 
-std::error_code Environment::copy_compact(const std::filesystem::path& file) {
-  const int rc = ::mdb_env_copy2(env_, file.c_str(), MDB_CP_COMPACT);
-  return rc == 0 ? std::error_code() : lmdb_error(rc);
-}
-
 ReadTxn::~ReadTxn() {
   if (txn_ != nullptr) ::mdb_txn_abort(txn_);
 }

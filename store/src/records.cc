@@ -11,7 +11,7 @@ namespace edgeid::store {
 // ---- StringTable ----
 
 std::uint32_t StringTable::intern(std::string_view text) {
-  if (auto it = by_text_.find(std::string(text)); it != by_text_.end()) return it->second;
+  if (auto it = by_text_.find(text); it != by_text_.end()) return it->second;
   const auto id = static_cast<std::uint32_t>(by_id_.size());
   by_id_.emplace_back(text);
   by_text_.emplace(by_id_.back(), id);
@@ -48,6 +48,7 @@ namespace {
 // ---- tagged-field helpers ----
 
 constexpr std::uint64_t kVarint = 0;
+constexpr std::int64_t kMaxSeconds = 9'000'000'000;  // inside int64 nanoseconds
 constexpr std::uint64_t kBytes = 1;
 
 class FieldWriter {
@@ -143,7 +144,16 @@ class FieldReader {
     }
     return std::string(*s);
   }
-  platform::Timestamp time() { return platform::Timestamp::from_unix_seconds(signed_number()); }
+  /// Whole seconds within Timestamp's range (±292 years around 1970); anything else is corrupt.
+  std::int64_t seconds() {
+    const auto v = signed_number();
+    if (v < -kMaxSeconds || v > kMaxSeconds) {
+      bad_ = true;
+      return 0;
+    }
+    return v;
+  }
+  platform::Timestamp time() { return platform::Timestamp::from_unix_seconds(seconds()); }
   platform::MacAddress mac() {
     const auto d = data();
     if (d.size() != 6) {
@@ -323,7 +333,7 @@ std::error_code decode(Bytes value, const StringTable& t, DeviceRecord& d) {
       case kDevParamList: d.dhcp_param_list = r.interned(t); break;
       case kDevClientId: d.dhcp_client_id = r.text(); break;
       case kDevFirstSeen: d.first_seen = r.time(); break;
-      case kDevLastSeen: last_delta = r.signed_number(); break;
+      case kDevLastSeen: last_delta = r.seconds(); break;
       case kDevPackets: d.packets = r.number(); break;
       case kDevBytes: d.bytes = r.number(); break;
       case kDevSources: d.sources = narrow<std::uint32_t>(r, r.number()); break;
@@ -339,7 +349,9 @@ std::error_code decode(Bytes value, const StringTable& t, DeviceRecord& d) {
       default: break;  // a field of a newer edgeid
     }
   }
-  d.last_seen = platform::Timestamp::from_unix_seconds(d.first_seen.unix_seconds() + last_delta);
+  const auto last = d.first_seen.unix_seconds() + last_delta;
+  if (last < -kMaxSeconds || last > kMaxSeconds) r.fail();
+  if (!r.result()) d.last_seen = platform::Timestamp::from_unix_seconds(last);
   return r.result();
 }
 

@@ -562,6 +562,14 @@ std::error_code Store::stats(StoreStats& out) {
     MDB_stat st{};
     return ::mdb_stat(reader_.handle(), dbi, &st) == 0 ? st.ms_entries : 0;
   };
+  auto table_bytes = [&](unsigned dbi) -> std::uint64_t {
+    MDB_stat st{};
+    if (::mdb_stat(reader_.handle(), dbi, &st) != 0) return 0;
+    return (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) *
+           static_cast<std::uint64_t>(st.ms_psize);
+  };
+  out.devices_bytes = table_bytes(devices_);
+  out.identities_bytes = table_bytes(intune_) + table_bytes(mac_index_);
   out.devices = entries(devices_);
   out.identities = entries(intune_);
   out.outbox_items = entries(outbox_);
@@ -593,6 +601,68 @@ std::error_code Store::stats(StoreStats& out) {
   return ec;
 }
 
+namespace {
+
+// Copies every named table of @p from into a fresh environment in @p to, in key order with
+// MDB_APPEND(DUP): LMDB then fills each page completely, which a page-level copy
+// (mdb_env_copy2 with MDB_CP_COMPACT) does not do for trees built by random inserts.
+std::error_code rebuild(const std::filesystem::path& from, const std::filesystem::path& to) {
+  Environment src;
+  EnvironmentOptions so;
+  so.directory = from;
+  so.read_only = true;
+  so.initial_map_size = 0;
+  if (auto ec = src.open(so)) return ec;
+  Environment dst;
+  EnvironmentOptions dopt;
+  dopt.directory = to;
+  dopt.initial_map_size = src.map_size();
+  dopt.max_map_size = src.map_size();
+  dopt.no_sync = true;  // synced once, explicitly, before the rename
+  if (auto ec = dst.open(dopt)) return ec;
+
+  ReadTxn rtxn;
+  if (auto ec = rtxn.begin(src)) return ec;
+  // The main table's keys are the names of the named tables.
+  std::vector<std::string> names;
+  std::error_code ec;
+  {
+    MDB_dbi main_dbi = 0;
+    if (int rc = ::mdb_dbi_open(rtxn.handle(), nullptr, 0, &main_dbi); rc != 0) {
+      return lmdb_error(rc);
+    }
+    Cursor c(rtxn.handle(), main_dbi, ec);
+    for (bool ok = !ec && c.first(ec); ok; ok = c.next(ec)) {
+      names.emplace_back(reinterpret_cast<const char*>(c.key().data()), c.key().size());
+    }
+  }
+  if (ec) return ec;
+  WriteTxn wtxn;
+  if ((ec = wtxn.begin(dst))) return ec;
+  for (const auto& name : names) {
+    MDB_dbi sdbi = 0;
+    if (int rc = ::mdb_dbi_open(rtxn.handle(), name.c_str(), 0, &sdbi); rc != 0) {
+      return lmdb_error(rc);
+    }
+    unsigned flags = 0;
+    ::mdb_dbi_flags(rtxn.handle(), sdbi, &flags);
+    MDB_dbi ddbi = 0;
+    if (int rc = ::mdb_dbi_open(wtxn.handle(), name.c_str(), flags | MDB_CREATE, &ddbi); rc != 0) {
+      return lmdb_error(rc);
+    }
+    const unsigned append = (flags & MDB_DUPSORT) ? MDB_APPENDDUP : MDB_APPEND;
+    Cursor c(rtxn.handle(), sdbi, ec);
+    for (bool ok = !ec && c.first(ec); ok; ok = c.next(ec)) {
+      if ((ec = wtxn.put(ddbi, c.key(), c.value(), append))) return ec;
+    }
+    if (ec) return ec;
+  }
+  if ((ec = wtxn.commit())) return ec;
+  return dst.sync(true);
+}
+
+}  // namespace
+
 std::error_code Store::compact(const std::filesystem::path& directory) {
   DirLock lock;
   if (auto ec = lock.acquire(directory)) return ec;
@@ -601,16 +671,9 @@ std::error_code Store::compact(const std::filesystem::path& directory) {
   std::filesystem::remove_all(work, ec);
   std::filesystem::create_directory(work, ec);
   if (ec) return ec;
-  {
-    Environment env;
-    EnvironmentOptions o;
-    o.directory = directory;
-    o.initial_map_size = 0;  // adopt the file's size
-    if ((ec = env.open(o))) return ec;
-    if ((ec = env.copy_compact(work))) {
-      std::filesystem::remove_all(work);
-      return ec;
-    }
+  if ((ec = rebuild(directory, work))) {
+    std::filesystem::remove_all(work);
+    return ec;
   }
   // Make the copy durable before it replaces the original, and the rename after.
   const auto copy = work / "data.mdb";

@@ -66,8 +66,6 @@ class Environment {
   const EnvironmentOptions& options() const noexcept { return options_; }
 
   std::error_code sync(bool force = true);
-  /// Copies the environment with compaction to @p file (MDB_CP_COMPACT).
-  std::error_code copy_compact(const std::filesystem::path& file);
 
   MDB_env* handle() const noexcept { return env_; }
 

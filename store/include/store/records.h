@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -118,8 +119,16 @@ class StringTable {
   std::size_t size() const noexcept { return by_id_.size(); }
 
  private:
+  // Transparent hashing: looking up a string_view allocates nothing.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>()(s);
+    }
+  };
   std::vector<std::string> by_id_{std::string()};
-  std::unordered_map<std::string, std::uint32_t> by_text_{{std::string(), 0}};
+  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> by_text_{
+      {std::string(), 0}};
   std::size_t committed_ = 1;
 };
 

@@ -84,8 +84,10 @@ struct StoreStats {
   std::uint64_t outbox_shed_oldest = 0;
   std::uint64_t outbox_over_bound = 0;
   std::uint64_t map_size = 0;
-  std::uint64_t used_bytes = 0;  ///< pages in use * page size
-  std::uint64_t file_bytes = 0;  ///< size of data.mdb
+  std::uint64_t used_bytes = 0;        ///< pages in use * page size
+  std::uint64_t file_bytes = 0;        ///< size of data.mdb
+  std::uint64_t devices_bytes = 0;     ///< pages of the devices table * page size
+  std::uint64_t identities_bytes = 0;  ///< pages of the intune table and the MAC index
   std::uint32_t schema_version = 0;
   int stale_readers_cleared = 0;
 };
@@ -137,8 +139,9 @@ class Store {
   /// Flushes to disk (for no_sync environments, called periodically by the agent).
   std::error_code sync() { return env_.sync(true); }
 
-  /// Copies the environment with compaction to @p directory/data.mdb.compact, fsyncs it and
-  /// renames it over data.mdb. Refuses (errc::environment_in_use) when another process holds
+  /// Rebuilds the environment into @p directory/.compact — every table copied in key order
+  /// with MDB_APPEND, so pages are full and free pages are gone — fsyncs it and renames it over
+  /// data.mdb. Refuses (errc::environment_in_use) when another process holds
   /// the environment (a writer would lose later commits). The store must be closed.
   static std::error_code compact(const std::filesystem::path& directory);
 
