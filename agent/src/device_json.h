@@ -1,0 +1,27 @@
+#pragma once
+// Text renderings of capture::DeviceRecord: the §10 JSON object (one line) and the cells of the
+// human table. Strings from the wire are arbitrary bytes: JSON escaping keeps valid UTF-8, escapes
+// control characters and writes every byte of an invalid sequence as \u00XX (its Latin-1
+// reading), so the output is always valid JSON and no byte is silently lost.
+
+#include <string>
+#include <string_view>
+
+#include "capture/device_table.h"
+
+namespace edgeid::agent {
+
+/// Appends @p bytes as a quoted JSON string.
+void append_json_string(std::string& out, std::string_view bytes);
+
+/// The device record as one JSON object without a trailing newline. Absent facts are omitted.
+std::string device_to_json(const capture::DeviceRecord& device);
+
+/// @p bytes made safe for a terminal: valid printable UTF-8 kept, anything else as \xNN.
+std::string printable(std::string_view bytes);
+
+/// IPv4/IPv6 text forms.
+std::string ipv4_text(const std::uint8_t* a);
+std::string ipv6_text(const std::uint8_t* a);
+
+}  // namespace edgeid::agent
