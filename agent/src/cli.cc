@@ -21,8 +21,14 @@ int print_help(const CommandArgs& a);
 
 // The one table of subcommands: `edgeid help` is generated from it.
 const Command kCommands[] = {
-    {"ingest", "--pcap FILE [--pcap FILE ...] [--json]",
+    {"ingest", "--pcap FILE [--pcap FILE ...] [--json] [--oui-dir DIR]",
      "offline discovery: decode capture files and print the devices found", run_ingest},
+    {"db", "stats|compact --data-dir DIR [--json]",
+     "store maintenance: sizes and counters, or compaction (agent stopped)", run_db},
+    {"identities",
+     "--file PATH | --graph-url URL --authority-url URL --tenant T --client-id C "
+     "--client-secret-file F [--ca-file F] [--json]",
+     "one identity sync (Intune + Entra over Graph, or an offline file)", run_identities},
     {"version", "", "print the version", print_version},
     {"help", "", "print this help", print_help},
 };

@@ -27,5 +27,7 @@ struct Command {
 };
 
 int run_ingest(const CommandArgs& a);
+int run_db(const CommandArgs& a);
+int run_identities(const CommandArgs& a);
 
 }  // namespace edgeid::agent
