@@ -30,4 +30,18 @@ int run_ingest(const CommandArgs& a);
 int run_db(const CommandArgs& a);
 int run_identities(const CommandArgs& a);
 
+int run_run(const CommandArgs& a);
+int run_inventory(const CommandArgs& a);
+int run_config(const CommandArgs& a);
+
+// Control-socket clients (ctl_commands.cc): ask the running agent.
+int run_status(const CommandArgs& a);
+int run_devices(const CommandArgs& a);
+int run_device(const CommandArgs& a);
+int run_sync(const CommandArgs& a);
+int run_flush(const CommandArgs& a);
+int run_metrics(const CommandArgs& a);
+int run_config_get(const CommandArgs& a);
+int run_list_commands(const CommandArgs& a);
+
 }  // namespace edgeid::agent

@@ -1,0 +1,118 @@
+#pragma once
+/// @file
+/// Correlation and merge (DESIGN.md §3): observed devices (MACs seen on the wire) and device
+/// identities (Intune/Entra) become the merged inventory, with versions and the store Batch that
+/// persists a round of changes. A pure engine: no I/O, no clock (the time comes in MergeOptions).
+///
+/// Rules, strongest first:
+///  1. exact MAC: an identity whose Wi-Fi MAC (match.by wifi_mac) or Ethernet MAC (ethernet_mac)
+///     is the device's MAC; confidence 1.0. Several identities with that MAC (a re-enrolment):
+///     the latest last_sync wins (ties: the smaller id), the others are `conflicts`, most recent
+///     first.
+///  2. host name: the device's DHCP host name or client FQDN (DHCPv4 option 12/81, DHCPv6
+///     option 39) — first label, case-insensitive — equals an identity's device name (Intune
+///     deviceName, Entra displayName for Entra-only devices), and that name is unique among the
+///     devices with a DHCP name AND among the identities; confidence 0.6 (kHostnameConfidence).
+///     This is how a randomized MAC finds its owner. mDNS/NBNS names are not used: anyone can
+///     announce them.
+///  3. otherwise the MAC is `unmanaged`.
+/// Intune-backed identities that no device matched (nor lists as a conflict) become records of
+/// their own, state `identity_only`, keyed by the Intune id. Entra-only identities are kept (they
+/// can match by name) but never become identity_only records (they have no Intune id).
+///
+/// Versions: a record's version starts at 1 and increases by one exactly when its content (what
+/// the store keeps of it, or its identity) changed in a round; only changed records get an
+/// outbox item. Items whose identity, match or state changed have priority 1 (never shed).
+/// Thread safety: functions are reentrant; MergeState is a plain value.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "capture/device_table.h"
+#include "cloud/identity.h"
+#include "platform/guid.h"
+#include "platform/mac_address.h"
+#include "platform/time.h"
+#include "store/store.h"
+
+namespace edgeid::agent {
+
+/// store::DeviceRecord::state codes (the store keeps them opaque).
+enum class RecordState : std::uint8_t { none = 0, managed = 1, unmanaged = 2, identity_only = 3 };
+/// store::DeviceRecord::match_by codes.
+enum class MatchBy : std::uint8_t { none = 0, wifi_mac = 1, ethernet_mac = 2, hostname = 3 };
+
+inline constexpr std::uint16_t kMacConfidence = 1000;      ///< permille: 1.0
+inline constexpr std::uint16_t kHostnameConfidence = 600;  ///< permille: 0.6
+
+/// Outbox item kinds.
+inline constexpr std::uint8_t kOutboxDevice = 1;        ///< payload: a §10 record of a MAC
+inline constexpr std::uint8_t kOutboxIdentityOnly = 2;  ///< payload: an identity_only record
+                                                        ///< (or {"removed":true,...})
+
+std::string_view to_string(RecordState state) noexcept;
+std::string_view to_string(MatchBy by) noexcept;
+
+/// "Windows", "macOS", "iOS", "iPadOS", "Android", "Linux", "ChromeOS" or "other" (also for an
+/// empty OS) from Graph's free-text operatingSystem.
+std::string_view os_group(std::string_view os) noexcept;
+
+/// The store form of an identity. Entra-only identities (nil intune_id) are keyed by their Entra
+/// object id: see identity_key().
+store::IdentityRecord to_identity_record(const cloud::Identity& identity);
+/// The key an identity has in the store's `intune` table and in DeviceRecord::intune_id: its
+/// Intune id, or for an Entra-only identity its Entra object id.
+platform::Guid identity_key(const store::IdentityRecord& identity) noexcept;
+/// Whether @p identity (as stored: intune_id == entra_object_id) is Entra-only.
+bool is_entra_only(const store::IdentityRecord& identity) noexcept;
+
+/// The observed part of a capture record in the store's form (the merge fields left empty).
+/// VLANs keep the innermost tag of each stack; hostname_source is NameSource + 1 (0: none).
+store::DeviceRecord observed_record(const capture::DeviceRecord& device);
+
+/// What a round starts from: everything persisted (loaded from the store at start-up).
+struct MergeState {
+  std::map<platform::MacAddress, store::DeviceRecord> devices;
+  std::map<platform::Guid, store::IdentityRecord> identities;  ///< by identity_key()
+  struct IdentityOnly {
+    std::uint64_t version = 0;
+    bool active = false;  ///< false: the record went away (seen on the wire, or deleted)
+    friend bool operator==(const IdentityOnly&, const IdentityOnly&) = default;
+  };
+  std::map<platform::Guid, IdentityOnly> identity_only;  ///< by Intune id
+};
+
+struct MergeInput {
+  /// Devices observed in this round (their observed fields; merge fields are ignored). Devices of
+  /// the state not listed here keep their observed part.
+  std::vector<store::DeviceRecord> observed;
+  /// The complete identity set after a sync; nullopt keeps the state's identities.
+  std::optional<std::vector<store::IdentityRecord>> identities;
+};
+
+struct MergeOptions {
+  std::string sensor_id;
+  platform::Timestamp now;
+};
+
+struct MergeResult {
+  MergeState next;     ///< the state after the round (adopt it once the batch is durable)
+  store::Batch batch;  ///< changed devices and identities, removed identities, outbox items
+  std::size_t managed = 0, unmanaged = 0, identity_only = 0;
+  std::size_t changed_records = 0;
+};
+
+/// One round of correlation. Deterministic: the same state and input give the same result.
+MergeResult merge(const MergeState& state, MergeInput input, const MergeOptions& options);
+
+/// The cache key holding an identity_only record's version ("identity_only/<guid>") and its
+/// value codec, used by the store adapter.
+std::string identity_only_cache_key(const platform::Guid& intune_id);
+std::string encode_identity_only(const MergeState::IdentityOnly& value);
+std::optional<MergeState::IdentityOnly> decode_identity_only(std::string_view value);
+
+}  // namespace edgeid::agent

@@ -1,0 +1,361 @@
+#include "agent/merge.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+#include <unordered_map>
+
+#include "agent/record_json.h"
+#include "device_json.h"
+
+namespace edgeid::agent {
+
+namespace {
+
+using platform::Guid;
+using platform::MacAddress;
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// The first DNS label, lower case: "LAPTOP-1.corp.example" and "laptop-1" compare equal.
+std::string name_key(std::string_view name) {
+  name = name.substr(0, name.find('.'));
+  std::string out(name);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// hostname_source codes (NameSource + 1) that count as DHCP names for rule 2.
+bool dhcp_name(const store::DeviceRecord& d) noexcept {
+  if (d.hostname.empty() || d.hostname_source == 0) return false;
+  const auto s = static_cast<capture::NameSource>(d.hostname_source - 1);
+  return s == capture::NameSource::dhcp || s == capture::NameSource::dhcp_fqdn ||
+         s == capture::NameSource::dhcpv6_fqdn;
+}
+
+// Most recent last_sync first; the smaller key breaks ties so results are deterministic.
+bool fresher(const store::IdentityRecord& a, const store::IdentityRecord& b) noexcept {
+  if (a.last_sync != b.last_sync) return a.last_sync > b.last_sync;
+  return identity_key(a) < identity_key(b);
+}
+
+std::string mac_entity(const MacAddress& mac) {
+  return std::string("d") + std::string(reinterpret_cast<const char*>(mac.bytes().data()), 6);
+}
+
+std::string guid_entity(const Guid& id) {
+  return std::string("i") + std::string(reinterpret_cast<const char*>(id.bytes().data()), 16);
+}
+
+// The merge fields of a record, to tell an identity/match/state change (priority 1) from an
+// observation change (priority 0).
+bool same_merge(const store::DeviceRecord& a, const store::DeviceRecord& b) noexcept {
+  return a.state == b.state && a.intune_id == b.intune_id &&
+         a.entra_device_id == b.entra_device_id && a.match_by == b.match_by &&
+         a.match_confidence_permille == b.match_confidence_permille && a.conflicts == b.conflicts;
+}
+
+}  // namespace
+
+std::string_view to_string(RecordState state) noexcept {
+  switch (state) {
+    case RecordState::managed: return "managed";
+    case RecordState::unmanaged: return "unmanaged";
+    case RecordState::identity_only: return "identity_only";
+    case RecordState::none: break;
+  }
+  return "";
+}
+
+std::string_view to_string(MatchBy by) noexcept {
+  switch (by) {
+    case MatchBy::wifi_mac: return "wifi_mac";
+    case MatchBy::ethernet_mac: return "ethernet_mac";
+    case MatchBy::hostname: return "hostname";
+    case MatchBy::none: break;
+  }
+  return "";
+}
+
+std::string_view os_group(std::string_view os) noexcept {
+  if (istarts_with(os, "windows")) return "Windows";
+  if (istarts_with(os, "macos") || istarts_with(os, "mac os") || iequals(os, "macmdm") ||
+      istarts_with(os, "os x")) {
+    return "macOS";
+  }
+  if (istarts_with(os, "ipados")) return "iPadOS";
+  if (iequals(os, "ios") || istarts_with(os, "ios ")) return "iOS";
+  if (istarts_with(os, "android")) return "Android";
+  if (istarts_with(os, "linux") || istarts_with(os, "ubuntu") || istarts_with(os, "redhat") ||
+      istarts_with(os, "red hat")) {
+    return "Linux";
+  }
+  if (istarts_with(os, "chrome")) return "ChromeOS";
+  return "other";
+}
+
+store::IdentityRecord to_identity_record(const cloud::Identity& id) {
+  using T = cloud::IdentityText;
+  store::IdentityRecord r;
+  r.intune_id = id.intune_id.is_nil() ? id.entra_object_id : id.intune_id;
+  r.entra_device_id = id.azure_ad_device_id;
+  r.entra_object_id = id.entra_object_id;
+  r.device_name = id.text(T::device_name);
+  r.os = id.text(T::os);
+  r.os_version = id.text(T::os_version);
+  r.enrollment_type = id.text(T::enrollment_type);
+  r.user_principal_name = id.text(T::user_principal_name);
+  r.email = id.text(T::email);
+  r.model = id.text(T::model);
+  r.manufacturer = id.text(T::manufacturer);
+  r.serial_number = id.text(T::serial_number);
+  r.compliance_state = id.text(T::compliance_state);
+  r.management_agent = id.text(T::management_agent);
+  r.ownership = id.text(T::ownership);
+  r.trust_type = id.text(T::trust_type);
+  if (id.last_sync) {
+    // The store keeps whole seconds: round here so that a reloaded record compares equal.
+    r.last_sync = platform::Timestamp::from_unix_seconds(id.last_sync->unix_seconds());
+  }
+  if (id.wifi_mac) r.wifi_mac = *id.wifi_mac;
+  if (id.ethernet_mac) r.ethernet_mac = *id.ethernet_mac;
+  return r;
+}
+
+Guid identity_key(const store::IdentityRecord& identity) noexcept {
+  return identity.intune_id;
+}
+
+bool is_entra_only(const store::IdentityRecord& identity) noexcept {
+  return !identity.entra_object_id.is_nil() && identity.intune_id == identity.entra_object_id;
+}
+
+store::DeviceRecord observed_record(const capture::DeviceRecord& d) {
+  store::DeviceRecord r;
+  r.mac = d.mac;
+  r.randomized = d.randomized;
+  r.router = d.router;
+  r.vendor = d.vendor;
+  std::set<std::uint16_t> vlans;
+  for (const auto& v : d.vlans) {
+    if (v.depth > 0) vlans.insert(v.ids[v.depth - 1]);
+  }
+  r.vlans.assign(vlans.begin(), vlans.end());
+  r.ipv4 = d.ipv4;
+  r.ipv6 = d.ipv6;
+  if (d.hostname_source) {
+    r.hostname = d.hostname;
+    r.hostname_source = static_cast<std::uint8_t>(static_cast<unsigned>(*d.hostname_source) + 1);
+  }
+  r.dhcp_vendor_class = d.dhcp_vendor_class;
+  r.dhcp_param_list = d.dhcp_param_list;
+  r.dhcp_client_id = d.dhcp_client_id;
+  // Whole seconds, like the store keeps them (a reloaded record then compares equal).
+  r.first_seen = platform::Timestamp::from_unix_seconds(d.first_seen.unix_seconds());
+  r.last_seen = platform::Timestamp::from_unix_seconds(d.last_seen.unix_seconds());
+  r.packets = d.packets;
+  r.bytes = d.bytes;
+  r.sources = d.sources;
+  return r;
+}
+
+MergeResult merge(const MergeState& state, MergeInput input, const MergeOptions& options) {
+  MergeResult result;
+  MergeState& next = result.next;
+
+  // Identities: the new complete set, or the current one.
+  if (input.identities) {
+    for (auto& id : *input.identities) {
+      const Guid key = identity_key(id);
+      if (key.is_nil()) continue;
+      next.identities.insert_or_assign(key, std::move(id));
+    }
+    for (const auto& [key, id] : state.identities) {
+      if (!next.identities.contains(key)) result.batch.removed_identities.push_back(key);
+    }
+    for (const auto& [key, id] : next.identities) {
+      const auto old = state.identities.find(key);
+      if (old == state.identities.end() || !(old->second == id)) {
+        result.batch.identities.push_back(id);
+      }
+    }
+  } else {
+    next.identities = state.identities;
+  }
+
+  // Devices: the state's, with this round's observations replacing their observed part.
+  next.devices = state.devices;
+  for (auto& o : input.observed) {
+    auto [it, inserted] = next.devices.try_emplace(o.mac, o);
+    if (!inserted) {
+      store::DeviceRecord merged = std::move(o);
+      merged.first_seen = std::min(merged.first_seen, it->second.first_seen);
+      it->second = std::move(merged);
+    }
+  }
+
+  // Indexes of the identities: by MAC (Intune only: Entra has no MACs), by name.
+  std::unordered_map<MacAddress, std::vector<const store::IdentityRecord*>> by_mac;
+  std::unordered_map<std::string, std::vector<const store::IdentityRecord*>> by_name;
+  for (const auto& [key, id] : next.identities) {
+    if (!id.wifi_mac.is_zero()) by_mac[id.wifi_mac].push_back(&id);
+    if (!id.ethernet_mac.is_zero() && id.ethernet_mac != id.wifi_mac) {
+      by_mac[id.ethernet_mac].push_back(&id);
+    }
+    if (!id.device_name.empty()) by_name[name_key(id.device_name)].push_back(&id);
+  }
+  std::unordered_map<std::string, std::size_t> device_names;
+  for (const auto& [mac, d] : next.devices) {
+    if (dhcp_name(d)) ++device_names[name_key(d.hostname)];
+  }
+
+  std::set<Guid> referenced;
+  for (auto& [mac, d] : next.devices) {
+    d.intune_id = Guid();
+    d.entra_device_id = Guid();
+    d.conflicts.clear();
+    d.match_by = static_cast<std::uint8_t>(MatchBy::none);
+    d.match_confidence_permille = 0;
+    d.state = static_cast<std::uint8_t>(RecordState::unmanaged);
+    const store::IdentityRecord* winner = nullptr;
+    if (const auto m = by_mac.find(mac); m != by_mac.end()) {
+      auto candidates = m->second;
+      std::sort(candidates.begin(), candidates.end(),
+                [](const auto* a, const auto* b) { return fresher(*a, *b); });
+      winner = candidates.front();
+      d.match_by = static_cast<std::uint8_t>(winner->wifi_mac == mac ? MatchBy::wifi_mac
+                                                                     : MatchBy::ethernet_mac);
+      d.match_confidence_permille = kMacConfidence;
+      for (std::size_t i = 1; i < candidates.size(); ++i) {
+        d.conflicts.push_back(identity_key(*candidates[i]));
+        referenced.insert(identity_key(*candidates[i]));
+      }
+    } else if (dhcp_name(d)) {
+      const auto key = name_key(d.hostname);
+      const auto n = by_name.find(key);
+      if (n != by_name.end() && n->second.size() == 1 && device_names[key] == 1) {
+        winner = n->second.front();
+        d.match_by = static_cast<std::uint8_t>(MatchBy::hostname);
+        d.match_confidence_permille = kHostnameConfidence;
+      }
+    }
+    if (winner != nullptr) {
+      d.state = static_cast<std::uint8_t>(RecordState::managed);
+      d.intune_id = identity_key(*winner);
+      d.entra_device_id = winner->entra_device_id;
+      referenced.insert(d.intune_id);
+      ++result.managed;
+    } else {
+      ++result.unmanaged;
+    }
+
+    // Versioning: compare with what was stored, the version aside.
+    const auto old = state.devices.find(mac);
+    const store::IdentityRecord* identity = winner;
+    bool identity_changed = false;
+    if (!d.intune_id.is_nil()) {
+      const auto before = state.identities.find(d.intune_id);
+      identity_changed = before == state.identities.end() || !(before->second == *identity);
+    }
+    bool changed = true;
+    bool important = d.state == static_cast<std::uint8_t>(RecordState::managed);
+    if (old != state.devices.end()) {
+      d.version = old->second.version;
+      important = !same_merge(old->second, d) || identity_changed;
+      changed = important || !(old->second == d);
+    } else {
+      d.version = 0;
+    }
+    if (!changed) continue;
+    ++d.version;
+    ++result.changed_records;
+    result.batch.devices.push_back(d);
+    store::OutboxItem item;
+    item.kind = kOutboxDevice;
+    item.priority = important ? 1 : 0;
+    item.entity = mac_entity(mac);
+    item.entity_version = d.version;
+    item.created = options.now;
+    item.payload = device_record_json(d, identity, options.sensor_id);
+    result.batch.outbox.push_back(std::move(item));
+  }
+
+  // identity_only records: Intune-backed identities nothing on the wire matched.
+  next.identity_only = state.identity_only;
+  for (const auto& [key, id] : next.identities) {
+    if (is_entra_only(id) || referenced.contains(key)) continue;
+    ++result.identity_only;
+    auto& io = next.identity_only[key];
+    const auto before = state.identities.find(key);
+    const bool identity_changed = before == state.identities.end() || !(before->second == id);
+    if (io.active && !identity_changed) continue;
+    io.active = true;
+    ++io.version;
+    ++result.changed_records;
+    store::OutboxItem item;
+    item.kind = kOutboxIdentityOnly;
+    item.priority = 1;
+    item.entity = guid_entity(key);
+    item.entity_version = io.version;
+    item.created = options.now;
+    item.payload = identity_only_json(id, io.version, options.sensor_id);
+    result.batch.outbox.push_back(std::move(item));
+    result.batch.cache.emplace_back(identity_only_cache_key(key), encode_identity_only(io));
+  }
+  // identity_only records that went away: seen on the wire now, or deleted from the tenant.
+  for (auto& [key, io] : next.identity_only) {
+    if (!io.active) continue;
+    const auto id = next.identities.find(key);
+    if (id != next.identities.end() && !referenced.contains(key)) continue;
+    io.active = false;
+    ++io.version;
+    ++result.changed_records;
+    store::OutboxItem item;
+    item.kind = kOutboxIdentityOnly;
+    item.priority = 1;
+    item.entity = guid_entity(key);
+    item.entity_version = io.version;
+    item.created = options.now;
+    std::string payload = "{\"intune_id\":\"" + key.to_string() + "\",\"removed\":true";
+    payload += referenced.contains(key) ? ",\"reason\":\"seen\"" : ",\"reason\":\"deleted\"";
+    payload += ",\"sensor_id\":";
+    append_json_string(payload, options.sensor_id);
+    payload += ",\"version\":" + std::to_string(io.version) + "}";
+    item.payload = std::move(payload);
+    result.batch.outbox.push_back(std::move(item));
+    result.batch.cache.emplace_back(identity_only_cache_key(key), encode_identity_only(io));
+  }
+  return result;
+}
+
+std::string identity_only_cache_key(const Guid& intune_id) {
+  return "identity_only/" + intune_id.to_string();
+}
+
+std::string encode_identity_only(const MergeState::IdentityOnly& value) {
+  return std::to_string(value.version) + (value.active ? " 1" : " 0");
+}
+
+std::optional<MergeState::IdentityOnly> decode_identity_only(std::string_view value) {
+  MergeState::IdentityOnly out;
+  const auto space = value.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const auto r = std::from_chars(value.data(), value.data() + space, out.version);
+  if (r.ec != std::errc() || r.ptr != value.data() + space) return std::nullopt;
+  const auto flag = value.substr(space + 1);
+  if (flag != "0" && flag != "1") return std::nullopt;
+  out.active = flag == "1";
+  return out;
+}
+
+}  // namespace edgeid::agent

@@ -1,0 +1,324 @@
+// agent::merge: every correlation rule of DESIGN.md §3, versions and the outbox.
+#include "agent/merge.h"
+
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "agent/record_json.h"
+
+namespace {
+
+using edgeid::agent::MatchBy;
+using edgeid::agent::merge;
+using edgeid::agent::MergeInput;
+using edgeid::agent::MergeOptions;
+using edgeid::agent::MergeResult;
+using edgeid::agent::MergeState;
+using edgeid::agent::RecordState;
+using edgeid::capture::NameSource;
+using edgeid::platform::Guid;
+using edgeid::platform::MacAddress;
+using edgeid::platform::Timestamp;
+using edgeid::store::DeviceRecord;
+using edgeid::store::IdentityRecord;
+
+MacAddress mac(const char* text) {
+  return MacAddress::from_string(text);
+}
+Guid guid(int n) {
+  Guid::Bytes b{};
+  b[15] = static_cast<std::uint8_t>(n);
+  b[0] = 0x10;
+  return Guid(b);
+}
+
+DeviceRecord device(const char* m, std::string hostname = "",
+                    NameSource source = NameSource::dhcp) {
+  DeviceRecord d;
+  d.mac = mac(m);
+  d.first_seen = Timestamp::from_unix_seconds(1000);
+  d.last_seen = Timestamp::from_unix_seconds(2000);
+  d.packets = 10;
+  if (!hostname.empty()) {
+    d.hostname = std::move(hostname);
+    d.hostname_source = static_cast<std::uint8_t>(static_cast<unsigned>(source) + 1);
+  }
+  return d;
+}
+
+IdentityRecord identity(int id, std::string name, const char* wifi = nullptr,
+                        const char* ethernet = nullptr, std::int64_t last_sync = 5000) {
+  IdentityRecord r;
+  r.intune_id = guid(id);
+  r.device_name = std::move(name);
+  r.os = "Windows";
+  r.compliance_state = "compliant";
+  if (wifi != nullptr) r.wifi_mac = mac(wifi);
+  if (ethernet != nullptr) r.ethernet_mac = mac(ethernet);
+  r.last_sync = Timestamp::from_unix_seconds(last_sync);
+  return r;
+}
+
+IdentityRecord entra_only(int object_id, std::string name) {
+  IdentityRecord r;
+  r.intune_id = guid(object_id);
+  r.entra_object_id = guid(object_id);
+  r.device_name = std::move(name);
+  r.os = "Linux";
+  return r;
+}
+
+MergeResult run(const MergeState& state, std::vector<DeviceRecord> devices,
+                std::optional<std::vector<IdentityRecord>> ids) {
+  MergeInput in;
+  in.observed = std::move(devices);
+  in.identities = std::move(ids);
+  return merge(state, std::move(in), MergeOptions{"s1", Timestamp::from_unix_seconds(9000)});
+}
+
+const DeviceRecord& at(const MergeResult& r, const char* m) {
+  return r.next.devices.at(mac(m));
+}
+
+}  // namespace
+
+TEST_CASE("merge: an exact Wi-Fi MAC matches with confidence 1.0") {
+  const auto r =
+      run({}, {device("00:11:22:33:44:55")}, std::vector{identity(1, "PC1", "00:11:22:33:44:55")});
+  const auto& d = at(r, "00:11:22:33:44:55");
+  CHECK(d.state == static_cast<std::uint8_t>(RecordState::managed));
+  CHECK(d.match_by == static_cast<std::uint8_t>(MatchBy::wifi_mac));
+  CHECK(d.match_confidence_permille == 1000);
+  CHECK(d.intune_id == guid(1));
+  CHECK(r.managed == 1);
+  CHECK(r.identity_only == 0);
+}
+
+TEST_CASE("merge: an exact Ethernet MAC matches with confidence 1.0") {
+  const auto r = run({}, {device("00:11:22:33:44:66")},
+                     std::vector{identity(1, "PC1", "00:11:22:33:44:55", "00:11:22:33:44:66")});
+  const auto& d = at(r, "00:11:22:33:44:66");
+  CHECK(d.match_by == static_cast<std::uint8_t>(MatchBy::ethernet_mac));
+  CHECK(d.match_confidence_permille == 1000);
+  CHECK(d.intune_id == guid(1));
+}
+
+TEST_CASE("merge: a DHCP host name unique on both sides matches a randomized MAC (0.6)") {
+  // FQDN first label, case-insensitive, against the Intune device name.
+  const auto r =
+      run({},
+          {device("de:d9:20:f8:c3:56", "umars-macbook-air.corp.example", NameSource::dhcp_fqdn),
+           device("00:00:00:00:00:01", "other")},
+          std::vector{identity(1, "Umars-MacBook-Air", "f0:18:98:f8:c3:56")});
+  const auto& d = at(r, "de:d9:20:f8:c3:56");
+  CHECK(d.state == static_cast<std::uint8_t>(RecordState::managed));
+  CHECK(d.match_by == static_cast<std::uint8_t>(MatchBy::hostname));
+  CHECK(d.match_confidence_permille == 600);
+  CHECK(d.intune_id == guid(1));
+  CHECK(at(r, "00:00:00:00:00:01").state == static_cast<std::uint8_t>(RecordState::unmanaged));
+}
+
+TEST_CASE("merge: a host name that is not unique on either side does not match") {
+  SUBCASE("two identities with the name") {
+    const auto r = run({}, {device("02:00:00:00:00:01", "LAPTOP-1")},
+                       std::vector{identity(1, "LAPTOP-1"), identity(2, "laptop-1")});
+    CHECK(at(r, "02:00:00:00:00:01").state == static_cast<std::uint8_t>(RecordState::unmanaged));
+    CHECK(r.identity_only == 2);
+  }
+  SUBCASE("two devices with the name") {
+    const auto r = run({},
+                       {device("02:00:00:00:00:01", "LAPTOP-1"),
+                        device("02:00:00:00:00:02", "LAPTOP-1", NameSource::dhcpv6_fqdn)},
+                       std::vector{identity(1, "LAPTOP-1")});
+    CHECK(r.managed == 0);
+    CHECK(r.identity_only == 1);
+  }
+  SUBCASE("names announced by mDNS or NBNS are not evidence") {
+    const auto r = run({}, {device("02:00:00:00:00:01", "LAPTOP-1", NameSource::mdns)},
+                       std::vector{identity(1, "LAPTOP-1")});
+    CHECK(r.managed == 0);
+  }
+}
+
+TEST_CASE("merge: an exact MAC wins over a host name") {
+  const auto r = run({}, {device("00:11:22:33:44:55", "PC2")},
+                     std::vector{identity(1, "PC1", "00:11:22:33:44:55"), identity(2, "PC2")});
+  CHECK(at(r, "00:11:22:33:44:55").intune_id == guid(1));
+  CHECK(r.identity_only == 1);  // PC2
+}
+
+TEST_CASE("merge: several Intune records for one MAC: the latest sync wins, the rest conflict") {
+  const auto r = run({}, {device("00:11:22:33:44:55")},
+                     std::vector{identity(1, "PC", "00:11:22:33:44:55", nullptr, 100),
+                                 identity(2, "PC", "00:11:22:33:44:55", nullptr, 300),
+                                 identity(3, "PC", nullptr, "00:11:22:33:44:55", 200)});
+  const auto& d = at(r, "00:11:22:33:44:55");
+  CHECK(d.intune_id == guid(2));
+  CHECK(d.match_by == static_cast<std::uint8_t>(MatchBy::wifi_mac));
+  CHECK(d.conflicts == std::vector<Guid>{guid(3), guid(1)});  // most recent first
+  CHECK(r.identity_only == 0);  // the conflicting records are listed, not identity_only
+  const auto json = r.batch.outbox.at(0).payload;
+  CHECK(json.find("\"conflicts\":[\"" + guid(3).to_string() + "\",\"" + guid(1).to_string() +
+                  "\"]") != std::string::npos);
+}
+
+TEST_CASE("merge: identities never seen are identity_only, keyed by their Intune id") {
+  const auto r = run({}, {device("00:11:22:33:44:55")},
+                     std::vector{identity(1, "HOME", "a4:b1:c1:00:00:07"), identity(2, "NOMAC")});
+  CHECK(r.identity_only == 2);
+  CHECK(r.unmanaged == 1);
+  CHECK(r.next.identity_only.at(guid(1)).active);
+  CHECK(r.next.identity_only.at(guid(1)).version == 1);
+  REQUIRE(r.batch.outbox.size() == 3);
+  const auto& item = r.batch.outbox[1];
+  CHECK(item.kind == edgeid::agent::kOutboxIdentityOnly);
+  CHECK(item.priority == 1);
+  CHECK(item.payload.starts_with("{\"mac\":\"a4:b1:c1:00:00:07\",\"identity\":{\"intune_id\":\"" +
+                                 guid(1).to_string() + "\""));
+  CHECK(item.payload.find("\"state\":\"identity_only\"") != std::string::npos);
+  CHECK(r.batch.outbox[2].payload.starts_with("{\"identity\":"));  // no MAC: no mac field
+}
+
+TEST_CASE("merge: an Entra-only identity matches by display name but is never identity_only") {
+  const auto r = run({}, {device("e4:5f:01:4f:0e:2d", "ubuntu-f9b0")},
+                     std::vector{entra_only(7, "ubuntu-f9b0"), entra_only(8, "elsewhere")});
+  const auto& d = at(r, "e4:5f:01:4f:0e:2d");
+  CHECK(d.match_by == static_cast<std::uint8_t>(MatchBy::hostname));
+  CHECK(d.intune_id == guid(7));
+  CHECK(r.identity_only == 0);
+  const auto& json = r.batch.outbox.at(0).payload;
+  CHECK(json.find("\"intune_id\"") == std::string::npos);
+  CHECK(json.find("\"entra_object_id\":\"" + guid(7).to_string() + "\"") != std::string::npos);
+}
+
+TEST_CASE("merge: unmatched MACs are unmanaged, with no match object") {
+  const auto r = run({}, {device("00:11:22:33:44:55", "printer")}, std::vector<IdentityRecord>{});
+  const auto& d = at(r, "00:11:22:33:44:55");
+  CHECK(d.state == static_cast<std::uint8_t>(RecordState::unmanaged));
+  CHECK(d.intune_id.is_nil());
+  const auto& json = r.batch.outbox.at(0).payload;
+  CHECK(json.find("\"match\"") == std::string::npos);
+  CHECK(json.find("\"state\":\"unmanaged\",\"sensor_id\":\"s1\",\"version\":1}") !=
+        std::string::npos);
+  CHECK(r.batch.outbox.at(0).priority == 0);
+}
+
+TEST_CASE("merge: os_group table") {
+  using edgeid::agent::os_group;
+  CHECK(os_group("Windows") == "Windows");
+  CHECK(os_group("windows 11") == "Windows");
+  CHECK(os_group("macOS") == "macOS");
+  CHECK(os_group("MacMDM") == "macOS");
+  CHECK(os_group("Mac OS X") == "macOS");
+  CHECK(os_group("iOS") == "iOS");
+  CHECK(os_group("iPadOS") == "iPadOS");
+  CHECK(os_group("Android") == "Android");
+  CHECK(os_group("AndroidForWork") == "Android");
+  CHECK(os_group("Linux") == "Linux");
+  CHECK(os_group("Ubuntu") == "Linux");
+  CHECK(os_group("ChromeOS") == "ChromeOS");
+  CHECK(os_group("Chrome OS") == "ChromeOS");
+  CHECK(os_group("Windows Holographic") == "Windows");
+  CHECK(os_group("tvOS") == "other");
+  CHECK(os_group("") == "other");
+}
+
+TEST_CASE("merge: versions bump only when content changes, and only changes enter the outbox") {
+  const std::vector<IdentityRecord> ids{identity(1, "PC1", "00:11:22:33:44:55")};
+  const auto first = run({}, {device("00:11:22:33:44:55"), device("00:11:22:33:44:66")}, ids);
+  CHECK(first.changed_records == 2);
+  CHECK(first.batch.outbox.size() == 2);
+  CHECK(first.batch.identities.size() == 1);
+  CHECK(at(first, "00:11:22:33:44:55").version == 1);
+  CHECK(first.batch.outbox[0].priority == 1);  // a new managed record
+  CHECK(first.batch.outbox[1].priority == 0);  // a new unmanaged one
+
+  // The same input again: nothing changed, nothing to write or send.
+  const auto same =
+      run(first.next, {device("00:11:22:33:44:55"), device("00:11:22:33:44:66")}, ids);
+  CHECK(same.changed_records == 0);
+  CHECK(same.batch.empty());
+  CHECK(at(same, "00:11:22:33:44:55").version == 1);
+
+  // More packets on one device: an observation change, priority 0.
+  auto busier = device("00:11:22:33:44:66");
+  busier.packets = 11;
+  const auto third = run(same.next, {busier}, std::nullopt);
+  CHECK(third.changed_records == 1);
+  REQUIRE(third.batch.outbox.size() == 1);
+  CHECK(third.batch.outbox[0].priority == 0);
+  CHECK(third.batch.outbox[0].entity_version == 2);
+  CHECK(at(third, "00:11:22:33:44:66").version == 2);
+  CHECK(at(third, "00:11:22:33:44:55").version == 1);
+  CHECK(at(third, "00:11:22:33:44:55").packets == 10);  // not observed this round: kept
+
+  // A compliance change of the identity: the device record changes, priority 1.
+  auto ids2 = ids;
+  ids2[0].compliance_state = "noncompliant";
+  const auto fourth = run(third.next, {}, ids2);
+  CHECK(fourth.changed_records == 1);
+  REQUIRE(fourth.batch.outbox.size() == 1);
+  CHECK(fourth.batch.outbox[0].priority == 1);
+  CHECK(fourth.batch.outbox[0].payload.find("\"compliance_state\":\"noncompliant\"") !=
+        std::string::npos);
+  CHECK(at(fourth, "00:11:22:33:44:55").version == 2);
+  CHECK(fourth.batch.identities.size() == 1);
+}
+
+TEST_CASE("merge: first_seen keeps the earliest sighting across rounds") {
+  const auto first = run({}, {device("00:11:22:33:44:55")}, std::nullopt);
+  auto later = device("00:11:22:33:44:55");
+  later.first_seen = Timestamp::from_unix_seconds(1500);
+  const auto second = run(first.next, {later}, std::nullopt);
+  CHECK(at(second, "00:11:22:33:44:55").first_seen == Timestamp::from_unix_seconds(1000));
+  CHECK(second.changed_records == 0);
+}
+
+TEST_CASE("merge: a device removed from Entra loses its match") {
+  const auto first = run({}, {device("e4:5f:01:4f:0e:2d", "ubuntu-f9b0")},
+                         std::vector{entra_only(7, "ubuntu-f9b0")});
+  CHECK(first.managed == 1);
+  const auto second = run(first.next, {}, std::vector<IdentityRecord>{});
+  const auto& d = at(second, "e4:5f:01:4f:0e:2d");
+  CHECK(d.state == static_cast<std::uint8_t>(RecordState::unmanaged));
+  CHECK(d.intune_id.is_nil());
+  CHECK(d.version == 2);
+  CHECK(second.batch.removed_identities == std::vector<Guid>{guid(7)});
+  REQUIRE(second.batch.outbox.size() == 1);
+  CHECK(second.batch.outbox[0].priority == 1);
+}
+
+TEST_CASE("merge: an identity_only record goes away when the device shows up, or is deleted") {
+  const std::vector<IdentityRecord> ids{identity(1, "HOME", "a4:b1:c1:00:00:07"),
+                                        identity(2, "GONE")};
+  const auto first = run({}, {}, ids);
+  CHECK(first.identity_only == 2);
+  const auto second = run(first.next, {device("a4:b1:c1:00:00:07")}, std::vector{ids[0]});
+  CHECK(second.identity_only == 0);
+  CHECK(second.managed == 1);
+  CHECK_FALSE(second.next.identity_only.at(guid(1)).active);
+  CHECK(second.next.identity_only.at(guid(1)).version == 2);
+  CHECK_FALSE(second.next.identity_only.at(guid(2)).active);
+  std::size_t removed = 0;
+  for (const auto& item : second.batch.outbox) {
+    if (item.kind != edgeid::agent::kOutboxIdentityOnly) continue;
+    CHECK(item.payload.find("\"removed\":true") != std::string::npos);
+    ++removed;
+  }
+  CHECK(removed == 2);
+  // Nothing changes any more.
+  const auto third = run(second.next, {}, std::vector{ids[0]});
+  CHECK(third.batch.outbox.empty());
+}
+
+TEST_CASE("merge: the identity_only cache codec round-trips and rejects junk") {
+  using edgeid::agent::decode_identity_only;
+  using edgeid::agent::encode_identity_only;
+  const MergeState::IdentityOnly v{42, true};
+  CHECK(decode_identity_only(encode_identity_only(v)) == v);
+  CHECK_FALSE(decode_identity_only("x 1"));
+  CHECK_FALSE(decode_identity_only("1 2"));
+  CHECK_FALSE(decode_identity_only("12"));
+}
