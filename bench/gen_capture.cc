@@ -191,7 +191,8 @@ std::vector<RegistryRow> read_oui_csv(const std::string& path) {
   if (!file) throw UsageError("cannot open --oui-csv " + path + ": " + std::strerror(errno));
   std::string text;
   std::array<char, 65536> chunk{};
-  for (std::size_t n; (n = std::fread(chunk.data(), 1, chunk.size(), file.get())) > 0;) {
+  for (std::size_t n = std::fread(chunk.data(), 1, chunk.size(), file.get()); n > 0;
+       n = std::fread(chunk.data(), 1, chunk.size(), file.get())) {
     text.append(chunk.data(), n);
   }
   std::vector<RegistryRow> rows;
@@ -863,7 +864,9 @@ Options parse_options(int argc, char** argv) {
   if (o.routers < 1) throw UsageError("--routers must be at least 1 (the gateway)");
   if (o.routers > 50) throw UsageError("--routers must be at most 50");
   if (o.randomized_pct > 100) throw UsageError("--randomized-pct must be at most 100");
-  if (o.duration_s == 0 || o.duration_s > 86400 * 365) throw UsageError("--duration out of range");
+  if (o.duration_s == 0 || o.duration_s > std::uint64_t{86400} * 365) {
+    throw UsageError("--duration out of range");
+  }
   if (o.start > 4000000000ULL) throw UsageError("--start must fit a 32-bit pcap timestamp");
   return o;
 }
@@ -1977,8 +1980,9 @@ class Generator {
     f_.u16(d.xid & 0xffff);
 
     std::array<std::uint8_t, 14> duid{0, 1, 0, 1};
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < 4; ++i) {
       duid[4 + i] = static_cast<std::uint8_t>(d.duid_time >> (24 - 8 * i));
+    }
     std::copy(d.duid_mac.begin(), d.duid_mac.end(), duid.begin() + 8);
     f_.u16(1);  // client identifier
     f_.u16(14);
@@ -2569,7 +2573,12 @@ class Generator {
       for (auto s : fx.vlans) vlans.push_back(segments_[s].label);
       for (auto a : fx.ipv4) v4.push_back(ipv4_text(a));
       for (const auto& a : fx.ipv6) v6.push_back(ipv6_text(a));
-      for (const auto& [src, name] : fx.names) names.push_back(src + ":" + name);
+      for (const auto& [src, name] : fx.names) {
+        std::string entry = src;
+        entry += ':';
+        entry += name;
+        names.push_back(std::move(entry));
+      }
       for (const auto& s : fx.sources) sources.push_back(s);
       std::string hostname, hostname_source;
       for (const auto& [key, label] : kPriority) {

@@ -22,6 +22,10 @@
 using namespace edgeid;
 using Clock = std::chrono::steady_clock;
 
+// 8 GiB of address space where there is that much (64-bit); 1 GiB on 32-bit ARM.
+constexpr std::size_t kMaxMap =
+    sizeof(std::size_t) >= 8 ? (std::size_t{1} << 33) : (std::size_t{1} << 30);
+
 namespace {
 
 double ms_since(Clock::time_point t0) {
@@ -129,9 +133,9 @@ void check_rc(int rc, const char* what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto records = arg(argc, argv, "--records", 1'000'000);
-  const auto batch_size = arg(argc, argv, "--batch", 50'000);
-  const auto lookups = arg(argc, argv, "--lookups", 200'000);
+  const auto records = static_cast<std::size_t>(arg(argc, argv, "--records", 1'000'000));
+  const auto batch_size = static_cast<std::size_t>(arg(argc, argv, "--batch", 50'000));
+  const auto lookups = static_cast<std::size_t>(arg(argc, argv, "--lookups", 200'000));
   const std::filesystem::path root =
       arg_s(argc, argv, "--dir",
             (std::filesystem::temp_directory_path() / "edgeid-store-bench").string());
@@ -143,7 +147,7 @@ int main(int argc, char** argv) {
   store::StoreOptions o;
   o.environment.directory = dir;
   o.environment.initial_map_size = std::size_t{256} << 20;
-  o.environment.max_map_size = std::size_t{8} << 30;
+  o.environment.max_map_size = kMaxMap;
   store::Store s;
   check(s.open(o), "open");
 
@@ -151,12 +155,12 @@ int main(int argc, char** argv) {
   std::size_t device_bytes = 0;
   {
     store::StringTable probe;
-    for (std::uint64_t n = 0; n < 1000; ++n) device_bytes += store::encode(device(n), probe).size();
+    for (std::size_t n = 0; n < 1000; ++n) device_bytes += store::encode(device(n), probe).size();
   }
   auto t0 = Clock::now();
-  for (std::uint64_t base = 0; base < records; base += batch_size) {
+  for (std::size_t base = 0; base < records; base += batch_size) {
     store::Batch b;
-    for (std::uint64_t n = base; n < std::min(records, base + batch_size); ++n) {
+    for (std::size_t n = base; n < std::min(records, base + batch_size); ++n) {
       b.devices.push_back(device(n));
       b.identities.push_back(identity(n));
     }
@@ -166,7 +170,7 @@ int main(int argc, char** argv) {
 
   // One transaction of batch_size changed records (the flush after a busy interval).
   store::Batch changed;
-  for (std::uint64_t n = 0; n < batch_size; ++n) {
+  for (std::size_t n = 0; n < batch_size; ++n) {
     auto d = device((n * 7) % records);
     d.packets += 10;
     d.last_seen = d.last_seen + std::chrono::seconds(5);
@@ -207,17 +211,17 @@ int main(int argc, char** argv) {
   const std::size_t value_size = device_bytes / 1000;
   MDB_env* env = nullptr;
   check_rc(mdb_env_create(&env), "raw create");
-  mdb_env_set_mapsize(env, std::size_t{8} << 30);
+  mdb_env_set_mapsize(env, kMaxMap);
   check_rc(mdb_env_open(env, raw_dir.c_str(), MDB_NOTLS, 0600), "raw open");
   MDB_dbi dbi = 0;
   std::vector<std::uint8_t> value(value_size, 0x5a);
   std::vector<platform::MacAddress> macs(records);
-  for (std::uint64_t n = 0; n < records; ++n) macs[n] = device(n).mac;
-  auto raw_batch = [&](std::uint64_t from, std::uint64_t to, std::uint64_t stride) {
+  for (std::size_t n = 0; n < records; ++n) macs[n] = device(n).mac;
+  auto raw_batch = [&](std::size_t from, std::size_t to, std::size_t stride) {
     MDB_txn* txn = nullptr;
     check_rc(mdb_txn_begin(env, nullptr, 0, &txn), "raw begin");
     check_rc(mdb_dbi_open(txn, nullptr, 0, &dbi), "raw dbi");
-    for (std::uint64_t n = from; n < to; ++n) {
+    for (std::size_t n = from; n < to; ++n) {
       const auto& mac = macs[(n * stride) % records];
       MDB_val k{6, const_cast<std::uint8_t*>(mac.bytes().data())};
       MDB_val v{value.size(), value.data()};
@@ -225,7 +229,7 @@ int main(int argc, char** argv) {
     }
     check_rc(mdb_txn_commit(txn), "raw commit");
   };
-  for (std::uint64_t base = 0; base < records; base += batch_size) {
+  for (std::size_t base = 0; base < records; base += batch_size) {
     raw_batch(base, std::min(records, base + batch_size), 1);
   }
   t0 = Clock::now();

@@ -86,8 +86,20 @@ const Field<GraphConfig> kGraph[] = {
     {"certificate_key_file", &GraphConfig::certificate_key_file, kPath | kSecretFile},
     {"ca_file", &GraphConfig::ca_file, kPath},
     {"proxy", &GraphConfig::proxy},
-    {"intune_interval_s", &GraphConfig::intune_interval_s, kNone, {}, 900, 60, 86400 * 7},
-    {"entra_interval_s", &GraphConfig::entra_interval_s, kNone, {}, 300, 30, 86400 * 7},
+    {"intune_interval_s",
+     &GraphConfig::intune_interval_s,
+     kNone,
+     {},
+     900,
+     60,
+     std::int64_t{86400} * 7},
+    {"entra_interval_s",
+     &GraphConfig::entra_interval_s,
+     kNone,
+     {},
+     300,
+     30,
+     std::int64_t{86400} * 7},
 };
 const Field<IdentityFileConfig> kIdentityFile[] = {
     {"path", &IdentityFileConfig::path, kRequired | kNonEmpty | kPath},
@@ -154,7 +166,10 @@ class Parser {
   void read(const json::object& object, std::string_view path, S& s, const Field<S> (&table)[N],
             std::initializer_list<std::string_view> sections = {}) const {
     defaults(s, table);
-    for (const auto& [key, value] : object) {
+    for (const auto& entry : object) {
+      // Not a structured binding: clang 14 cannot capture one in a lambda (C++20 allows it).
+      const std::string_view key = entry.key();
+      const auto& value = entry.value();
       const auto it = std::find_if(std::begin(table), std::end(table),
                                    [&](const Field<S>& f) { return f.key == key; });
       if (it == std::end(table)) {
@@ -196,8 +211,9 @@ class Parser {
           if constexpr (std::is_same_v<T, std::string>) {
             s.*m = read_string(v, path, f);
           } else if constexpr (std::is_same_v<T, std::int64_t>) {
-            if (!v.is_int64() && !v.is_uint64())
+            if (!v.is_int64() && !v.is_uint64()) {
               fail(path, "expected an integer, got " + kind_name(v));
+            }
             if (v.is_uint64() || v.get_int64() < f.min || v.get_int64() > f.max) {
               fail(path, "expected an integer from " + std::to_string(f.min) + " to " +
                              std::to_string(f.max));
@@ -271,8 +287,9 @@ void finish(Config& c, const json::object& root) {
     if (!has("graph")) fail("identity.graph", "required when identity.source is \"graph\"");
     auto& g = id.graph;
     if (g.cloud == "custom") {
-      if (g.authority_url.empty())
+      if (g.authority_url.empty()) {
         fail("identity.graph.authority_url", "required for cloud custom");
+      }
       if (g.graph_url.empty()) fail("identity.graph.graph_url", "required for cloud custom");
     } else if (const auto kind = cloud::parse_cloud(g.cloud)) {
       if (const auto ep = cloud::cloud_endpoints(*kind)) {

@@ -93,8 +93,9 @@ std::vector<capture::DeviceRecord> read_captures(const Config& c, std::ostream& 
   capture::OuiTable oui;
   std::vector<std::string> problems;
   oui.load_directory(c.capture.oui_dir, problems);
-  for (const auto& p : problems)
+  for (const auto& p : problems) {
     err << "edgeid run: warning: vendor registry not loaded: " << p << '\n';
+  }
 
   capture::TableOptions options;
   options.max_devices = static_cast<std::size_t>(c.capture.max_devices);
@@ -125,8 +126,9 @@ std::vector<cloud::Identity> sync_graph(const GraphConfig& g) {
   } else {
     cloud::ClientCertificate cert;
     std::ifstream in(g.certificate_file);
-    if (!in)
+    if (!in) {
       throw ConfigError("identity.graph.certificate_file: cannot read " + g.certificate_file);
+    }
     std::ostringstream pem;
     pem << in.rdbuf();
     cert.certificate_pem = pem.str();

@@ -97,18 +97,25 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
   using Step = std::function<void(std::error_code, std::string)>;
 
   Impl(HttpClient& h, TokenProvider& t, Scheduler& s, const platform::Clock& c, SyncStateStore& st,
-       platform::Logger l, GraphOptions o)
+       const platform::Logger& l, GraphOptions o)
       : http(h),
         tokens(t),
         scheduler(s),
         clock(c),
         state(st),
-        log(std::move(l)),
-        opt(std::move(o)) {
-    origin = Url::parse(opt.graph_url);
-    rng.seed(opt.jitter_seed != 0 ? opt.jitter_seed : std::random_device{}());
-    bucket = static_cast<double>(opt.budget_requests);
-    bucket_at = clock.monotonic();
+        log(l),
+        opt(std::move(o)),
+        origin(Url::parse(opt.graph_url)),
+        rng(jitter_seed(opt.jitter_seed)),
+        bucket(static_cast<double>(opt.budget_requests)),
+        bucket_at(clock.monotonic()) {}
+
+  // Retry jitter must differ between sensors and processes (or they retry in lockstep), so
+  // the generator is seeded from std::random_device unless the options fix a seed (tests).
+  static std::uint64_t jitter_seed(std::uint64_t configured) {
+    if (configured != 0) return configured;
+    std::random_device device;
+    return (static_cast<std::uint64_t>(device()) << 32U) ^ static_cast<std::uint64_t>(device());
   }
 
   HttpClient& http;
@@ -212,7 +219,7 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
       auto self = weak.lock();
       if (!self || self->stopped) return;
       if (ec) {
-        a->reply(ec, detail, {});
+        a->reply(ec, std::move(detail), {});
         return;
       }
       self->send_now(a);
@@ -232,7 +239,7 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  void retry_later(const std::shared_ptr<Attempt>& a, milliseconds wait, std::string why) {
+  void retry_later(const std::shared_ptr<Attempt>& a, milliseconds wait, const std::string& why) {
     if (a->attempts >= opt.retry.max_attempts) {
       a->reply(graph_errc::retries_exhausted,
                why + " (after " + std::to_string(a->attempts) + " attempts)", {});
@@ -261,7 +268,9 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
         start(a);
         return;
       }
-      a->reply(graph_errc::unauthorized, describe_error(res), std::move(res));
+      // Describe before moving: argument evaluation order is unspecified.
+      std::string why = describe_error(res);
+      a->reply(graph_errc::unauthorized, std::move(why), std::move(res));
       return;
     }
     if (is_retryable_status(res.status)) {
@@ -324,16 +333,16 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void intune_page(const std::shared_ptr<IntuneRun>& run) {
-    send(
-        get(run->url), 1,
-        [self = shared_from_this(), run](std::error_code ec, std::string detail, HttpResponse res) {
-          if (ec) return run->next(ec, "Intune managedDevices: " + detail);
-          if (res.status != 200) {
-            return run->next(graph_errc::http_error,
-                             "Intune managedDevices: " + describe_error(res));
-          }
-          self->intune_body(run, res.body);
-        });
+    send(get(run->url), 1,
+         [self = shared_from_this(), run](std::error_code ec, const std::string& detail,
+                                          const HttpResponse& res) {
+           if (ec) return run->next(ec, "Intune managedDevices: " + detail);
+           if (res.status != 200) {
+             return run->next(graph_errc::http_error,
+                              "Intune managedDevices: " + describe_error(res));
+           }
+           self->intune_body(run, res.body);
+         });
   }
 
   void intune_body(const std::shared_ptr<IntuneRun>& run, const std::string& body) {
@@ -431,7 +440,7 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
     report.ethernet_lookups += batch.size();
     send(std::move(req), batch.size(),
          [self = shared_from_this(), run, batch](std::error_code ec, std::string detail,
-                                                 HttpResponse res) {
+                                                 const HttpResponse& res) {
            if (!ec && res.status != 200) {
              ec = graph_errc::http_error;
              detail = describe_error(res);
@@ -593,25 +602,26 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void entra_page(const std::shared_ptr<EntraRun>& run) {
-    send(
-        get(run->url), 1,
-        [self = shared_from_this(), run](std::error_code ec, std::string detail, HttpResponse res) {
-          if (ec) return run->next(ec, "Entra devices delta: " + detail);
-          if (needs_resync(res)) {
-            self->log.warning("graph.entra_resync", platform::kv("status", res.status));
-            self->state.set_entra_delta_link("");
-            self->entra_valid = false;
-            if (run->resynced) {
-              return run->next(graph_errc::resync_required,
-                               "Entra delta: resync failed again: " + describe_error(res));
-            }
-            return self->sync_entra(std::move(run->next), true);
-          }
-          if (res.status != 200) {
-            return run->next(graph_errc::http_error, "Entra devices delta: " + describe_error(res));
-          }
-          self->entra_body(run, res.body);
-        });
+    send(get(run->url), 1,
+         [self = shared_from_this(), run](std::error_code ec, const std::string& detail,
+                                          const HttpResponse& res) {
+           if (ec) return run->next(ec, "Entra devices delta: " + detail);
+           if (needs_resync(res)) {
+             self->log.warning("graph.entra_resync", platform::kv("status", res.status));
+             self->state.set_entra_delta_link("");
+             self->entra_valid = false;
+             if (run->resynced) {
+               return run->next(graph_errc::resync_required,
+                                "Entra delta: resync failed again: " + describe_error(res));
+             }
+             return self->sync_entra(std::move(run->next), true);
+           }
+           if (res.status != 200) {
+             return run->next(graph_errc::http_error,
+                              "Entra devices delta: " + describe_error(res));
+           }
+           self->entra_body(run, res.body);
+         });
   }
 
   void entra_body(const std::shared_ptr<EntraRun>& run, const std::string& body) {
@@ -714,10 +724,10 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
 };
 
 GraphClient::GraphClient(HttpClient& http, TokenProvider& tokens, Scheduler& scheduler,
-                         const platform::Clock& clock, SyncStateStore& state, platform::Logger log,
-                         GraphOptions options)
-    : impl_(std::make_shared<Impl>(http, tokens, scheduler, clock, state, std::move(log),
-                                   std::move(options))) {}
+                         const platform::Clock& clock, SyncStateStore& state,
+                         const platform::Logger& log, GraphOptions options)
+    : impl_(
+          std::make_shared<Impl>(http, tokens, scheduler, clock, state, log, std::move(options))) {}
 
 GraphClient::~GraphClient() {
   impl_->stopped = true;

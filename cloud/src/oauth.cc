@@ -328,9 +328,9 @@ std::string form_encode(std::string_view value) {
   return out;
 }
 
-TokenProvider::TokenProvider(HttpClient& http, const platform::Clock& clock, platform::Logger log,
-                             OAuthOptions options)
-    : http_(http), clock_(clock), log_(std::move(log)), options_(std::move(options)) {
+TokenProvider::TokenProvider(HttpClient& http, const platform::Clock& clock,
+                             const platform::Logger& log, OAuthOptions options)
+    : http_(http), clock_(clock), log_(log), options_(std::move(options)) {
   token_url_ = options_.authority_url + "/" + options_.tenant + "/oauth2/v2.0/token";
 }
 
@@ -383,7 +383,7 @@ void TokenProvider::fetch() {
   const auto started = clock_.monotonic();
   log_.debug("oauth.token_request", platform::kv("tenant", options_.tenant),
              platform::kv("client_id", options_.client_id));
-  http_.async_request(std::move(req), [this, started](std::error_code ec, HttpResponse res) {
+  http_.async_request(std::move(req), [this, started](std::error_code ec, const HttpResponse& res) {
     if (ec) {
       finish(ec, "token endpoint: " + ec.message());
       return;

@@ -270,165 +270,165 @@ enum OutboxField : std::uint64_t {
 
 }  // namespace
 
-std::vector<std::uint8_t> encode(const DeviceRecord& d, StringTable& t) {
+std::vector<std::uint8_t> encode(const DeviceRecord& record, StringTable& strings) {
   FieldWriter w(kDeviceFormat);
-  w.uint(kDevFlags, (d.randomized ? 1u : 0u) | (d.router ? 2u : 0u));
-  w.interned(kDevVendor, d.vendor, t);
-  if (!d.vlans.empty()) {
+  w.uint(kDevFlags, (record.randomized ? 1u : 0u) | (record.router ? 2u : 0u));
+  w.interned(kDevVendor, record.vendor, strings);
+  if (!record.vlans.empty()) {
     ByteWriter packed;
-    for (auto v : d.vlans) packed.varint(v);
+    for (auto v : record.vlans) packed.varint(v);
     w.bytes(kDevVlans, packed.data());
   }
-  w.packed(kDevIpv4, d.ipv4);
-  w.packed(kDevIpv6, d.ipv6);
-  w.str(kDevHostname, d.hostname);
-  w.uint(kDevHostnameSource, d.hostname_source);
-  w.interned(kDevVendorClass, d.dhcp_vendor_class, t);
-  w.interned(kDevParamList, d.dhcp_param_list, t);
-  w.str(kDevClientId, d.dhcp_client_id);
-  w.time(kDevFirstSeen, d.first_seen);
+  w.packed(kDevIpv4, record.ipv4);
+  w.packed(kDevIpv6, record.ipv6);
+  w.str(kDevHostname, record.hostname);
+  w.uint(kDevHostnameSource, record.hostname_source);
+  w.interned(kDevVendorClass, record.dhcp_vendor_class, strings);
+  w.interned(kDevParamList, record.dhcp_param_list, strings);
+  w.str(kDevClientId, record.dhcp_client_id);
+  w.time(kDevFirstSeen, record.first_seen);
   // last_seen as a delta from first_seen: usually small.
-  w.sint(kDevLastSeen, d.last_seen.unix_seconds() - d.first_seen.unix_seconds());
-  w.uint(kDevPackets, d.packets);
-  w.uint(kDevBytes, d.bytes);
-  w.uint(kDevSources, d.sources);
-  w.uint(kDevState, d.state);
-  w.guid(kDevIntuneId, d.intune_id);
-  w.guid(kDevEntraId, d.entra_device_id);
-  w.uint(kDevMatchBy, d.match_by);
-  w.uint(kDevConfidence, d.match_confidence_permille);
-  for (const auto& g : d.conflicts) w.bytes(kDevConflict, g.bytes());
-  w.uint(kDevVersion, d.version);
+  w.sint(kDevLastSeen, record.last_seen.unix_seconds() - record.first_seen.unix_seconds());
+  w.uint(kDevPackets, record.packets);
+  w.uint(kDevBytes, record.bytes);
+  w.uint(kDevSources, record.sources);
+  w.uint(kDevState, record.state);
+  w.guid(kDevIntuneId, record.intune_id);
+  w.guid(kDevEntraId, record.entra_device_id);
+  w.uint(kDevMatchBy, record.match_by);
+  w.uint(kDevConfidence, record.match_confidence_permille);
+  for (const auto& g : record.conflicts) w.bytes(kDevConflict, g.bytes());
+  w.uint(kDevVersion, record.version);
   return w.take();
 }
 
-std::error_code decode(Bytes value, const StringTable& t, DeviceRecord& d) {
-  d = with_key(d, &DeviceRecord::mac);
+std::error_code decode(Bytes value, const StringTable& strings, DeviceRecord& out) {
+  out = with_key(out, &DeviceRecord::mac);
   FieldReader r(value, kDeviceFormat);
   std::int64_t last_delta = 0;
   while (r.next()) {
     switch (r.field()) {
       case kDevFlags: {
         const auto f = r.number();
-        d.randomized = (f & 1) != 0;
-        d.router = (f & 2) != 0;
+        out.randomized = (f & 1) != 0;
+        out.router = (f & 2) != 0;
         break;
       }
-      case kDevVendor: d.vendor = r.interned(t); break;
+      case kDevVendor: out.vendor = r.interned(strings); break;
       case kDevVlans: {
         ByteReader v(r.data());
         while (v.ok() && !v.at_end()) {
           const auto id = v.varint();
           if (id > 4095) r.fail();
-          d.vlans.push_back(static_cast<std::uint16_t>(id));
+          out.vlans.push_back(static_cast<std::uint16_t>(id));
         }
         if (!v.ok()) r.fail();
         break;
       }
-      case kDevIpv4: d.ipv4 = r.packed<4>(); break;
-      case kDevIpv6: d.ipv6 = r.packed<16>(); break;
-      case kDevHostname: d.hostname = r.text(); break;
-      case kDevHostnameSource: d.hostname_source = narrow<std::uint8_t>(r, r.number()); break;
-      case kDevVendorClass: d.dhcp_vendor_class = r.interned(t); break;
-      case kDevParamList: d.dhcp_param_list = r.interned(t); break;
-      case kDevClientId: d.dhcp_client_id = r.text(); break;
-      case kDevFirstSeen: d.first_seen = r.time(); break;
+      case kDevIpv4: out.ipv4 = r.packed<4>(); break;
+      case kDevIpv6: out.ipv6 = r.packed<16>(); break;
+      case kDevHostname: out.hostname = r.text(); break;
+      case kDevHostnameSource: out.hostname_source = narrow<std::uint8_t>(r, r.number()); break;
+      case kDevVendorClass: out.dhcp_vendor_class = r.interned(strings); break;
+      case kDevParamList: out.dhcp_param_list = r.interned(strings); break;
+      case kDevClientId: out.dhcp_client_id = r.text(); break;
+      case kDevFirstSeen: out.first_seen = r.time(); break;
       case kDevLastSeen: last_delta = r.seconds(); break;
-      case kDevPackets: d.packets = r.number(); break;
-      case kDevBytes: d.bytes = r.number(); break;
-      case kDevSources: d.sources = narrow<std::uint32_t>(r, r.number()); break;
-      case kDevState: d.state = narrow<std::uint8_t>(r, r.number()); break;
-      case kDevIntuneId: d.intune_id = r.guid(); break;
-      case kDevEntraId: d.entra_device_id = r.guid(); break;
-      case kDevMatchBy: d.match_by = narrow<std::uint8_t>(r, r.number()); break;
+      case kDevPackets: out.packets = r.number(); break;
+      case kDevBytes: out.bytes = r.number(); break;
+      case kDevSources: out.sources = narrow<std::uint32_t>(r, r.number()); break;
+      case kDevState: out.state = narrow<std::uint8_t>(r, r.number()); break;
+      case kDevIntuneId: out.intune_id = r.guid(); break;
+      case kDevEntraId: out.entra_device_id = r.guid(); break;
+      case kDevMatchBy: out.match_by = narrow<std::uint8_t>(r, r.number()); break;
       case kDevConfidence:
-        d.match_confidence_permille = narrow<std::uint16_t>(r, r.number());
+        out.match_confidence_permille = narrow<std::uint16_t>(r, r.number());
         break;
-      case kDevConflict: d.conflicts.push_back(r.guid()); break;
-      case kDevVersion: d.version = r.number(); break;
+      case kDevConflict: out.conflicts.push_back(r.guid()); break;
+      case kDevVersion: out.version = r.number(); break;
       default: break;  // a field of a newer edgeid
     }
   }
-  const auto last = d.first_seen.unix_seconds() + last_delta;
+  const auto last = out.first_seen.unix_seconds() + last_delta;
   if (last < -kMaxSeconds || last > kMaxSeconds) r.fail();
-  if (!r.result()) d.last_seen = platform::Timestamp::from_unix_seconds(last);
+  if (!r.result()) out.last_seen = platform::Timestamp::from_unix_seconds(last);
   return r.result();
 }
 
-std::vector<std::uint8_t> encode(const IdentityRecord& i, StringTable& t) {
+std::vector<std::uint8_t> encode(const IdentityRecord& record, StringTable& strings) {
   FieldWriter w(kIdentityFormat);
-  w.guid(kIdEntraDeviceId, i.entra_device_id);
-  w.guid(kIdEntraObjectId, i.entra_object_id);
-  w.str(kIdDeviceName, i.device_name);
-  w.interned(kIdOs, i.os, t);
-  w.interned(kIdOsVersion, i.os_version, t);
-  w.interned(kIdEnrollment, i.enrollment_type, t);
-  w.str(kIdUpn, i.user_principal_name);
-  w.str(kIdEmail, i.email);
-  w.interned(kIdModel, i.model, t);
-  w.interned(kIdManufacturer, i.manufacturer, t);
-  w.str(kIdSerial, i.serial_number);
-  w.interned(kIdCompliance, i.compliance_state, t);
-  w.interned(kIdAgent, i.management_agent, t);
-  w.interned(kIdOwnership, i.ownership, t);
-  w.interned(kIdTrustType, i.trust_type, t);
-  w.time(kIdLastSync, i.last_sync);
-  w.mac(kIdWifiMac, i.wifi_mac);
-  w.mac(kIdEthernetMac, i.ethernet_mac);
+  w.guid(kIdEntraDeviceId, record.entra_device_id);
+  w.guid(kIdEntraObjectId, record.entra_object_id);
+  w.str(kIdDeviceName, record.device_name);
+  w.interned(kIdOs, record.os, strings);
+  w.interned(kIdOsVersion, record.os_version, strings);
+  w.interned(kIdEnrollment, record.enrollment_type, strings);
+  w.str(kIdUpn, record.user_principal_name);
+  w.str(kIdEmail, record.email);
+  w.interned(kIdModel, record.model, strings);
+  w.interned(kIdManufacturer, record.manufacturer, strings);
+  w.str(kIdSerial, record.serial_number);
+  w.interned(kIdCompliance, record.compliance_state, strings);
+  w.interned(kIdAgent, record.management_agent, strings);
+  w.interned(kIdOwnership, record.ownership, strings);
+  w.interned(kIdTrustType, record.trust_type, strings);
+  w.time(kIdLastSync, record.last_sync);
+  w.mac(kIdWifiMac, record.wifi_mac);
+  w.mac(kIdEthernetMac, record.ethernet_mac);
   return w.take();
 }
 
-std::error_code decode(Bytes value, const StringTable& t, IdentityRecord& i) {
-  i = with_key(i, &IdentityRecord::intune_id);
+std::error_code decode(Bytes value, const StringTable& strings, IdentityRecord& out) {
+  out = with_key(out, &IdentityRecord::intune_id);
   FieldReader r(value, kIdentityFormat);
   while (r.next()) {
     switch (r.field()) {
-      case kIdEntraDeviceId: i.entra_device_id = r.guid(); break;
-      case kIdEntraObjectId: i.entra_object_id = r.guid(); break;
-      case kIdDeviceName: i.device_name = r.text(); break;
-      case kIdOs: i.os = r.interned(t); break;
-      case kIdOsVersion: i.os_version = r.interned(t); break;
-      case kIdEnrollment: i.enrollment_type = r.interned(t); break;
-      case kIdUpn: i.user_principal_name = r.text(); break;
-      case kIdEmail: i.email = r.text(); break;
-      case kIdModel: i.model = r.interned(t); break;
-      case kIdManufacturer: i.manufacturer = r.interned(t); break;
-      case kIdSerial: i.serial_number = r.text(); break;
-      case kIdCompliance: i.compliance_state = r.interned(t); break;
-      case kIdAgent: i.management_agent = r.interned(t); break;
-      case kIdOwnership: i.ownership = r.interned(t); break;
-      case kIdTrustType: i.trust_type = r.interned(t); break;
-      case kIdLastSync: i.last_sync = r.time(); break;
-      case kIdWifiMac: i.wifi_mac = r.mac(); break;
-      case kIdEthernetMac: i.ethernet_mac = r.mac(); break;
+      case kIdEntraDeviceId: out.entra_device_id = r.guid(); break;
+      case kIdEntraObjectId: out.entra_object_id = r.guid(); break;
+      case kIdDeviceName: out.device_name = r.text(); break;
+      case kIdOs: out.os = r.interned(strings); break;
+      case kIdOsVersion: out.os_version = r.interned(strings); break;
+      case kIdEnrollment: out.enrollment_type = r.interned(strings); break;
+      case kIdUpn: out.user_principal_name = r.text(); break;
+      case kIdEmail: out.email = r.text(); break;
+      case kIdModel: out.model = r.interned(strings); break;
+      case kIdManufacturer: out.manufacturer = r.interned(strings); break;
+      case kIdSerial: out.serial_number = r.text(); break;
+      case kIdCompliance: out.compliance_state = r.interned(strings); break;
+      case kIdAgent: out.management_agent = r.interned(strings); break;
+      case kIdOwnership: out.ownership = r.interned(strings); break;
+      case kIdTrustType: out.trust_type = r.interned(strings); break;
+      case kIdLastSync: out.last_sync = r.time(); break;
+      case kIdWifiMac: out.wifi_mac = r.mac(); break;
+      case kIdEthernetMac: out.ethernet_mac = r.mac(); break;
       default: break;
     }
   }
   return r.result();
 }
 
-std::vector<std::uint8_t> encode(const OutboxItem& o) {
+std::vector<std::uint8_t> encode(const OutboxItem& item) {
   FieldWriter w(kOutboxFormat);
-  w.uint(kObKind, o.kind);
-  w.uint(kObPriority, o.priority);
-  w.str(kObEntity, o.entity);
-  w.uint(kObEntityVersion, o.entity_version);
-  w.time(kObCreated, o.created);
-  w.str(kObPayload, o.payload);
+  w.uint(kObKind, item.kind);
+  w.uint(kObPriority, item.priority);
+  w.str(kObEntity, item.entity);
+  w.uint(kObEntityVersion, item.entity_version);
+  w.time(kObCreated, item.created);
+  w.str(kObPayload, item.payload);
   return w.take();
 }
 
-std::error_code decode(Bytes value, OutboxItem& o) {
-  o = with_key(o, &OutboxItem::seq);
+std::error_code decode(Bytes value, OutboxItem& out) {
+  out = with_key(out, &OutboxItem::seq);
   FieldReader r(value, kOutboxFormat);
   while (r.next()) {
     switch (r.field()) {
-      case kObKind: o.kind = narrow<std::uint8_t>(r, r.number()); break;
-      case kObPriority: o.priority = narrow<std::uint8_t>(r, r.number()); break;
-      case kObEntity: o.entity = r.text(); break;
-      case kObEntityVersion: o.entity_version = r.number(); break;
-      case kObCreated: o.created = r.time(); break;
-      case kObPayload: o.payload = r.text(); break;
+      case kObKind: out.kind = narrow<std::uint8_t>(r, r.number()); break;
+      case kObPriority: out.priority = narrow<std::uint8_t>(r, r.number()); break;
+      case kObEntity: out.entity = r.text(); break;
+      case kObEntityVersion: out.entity_version = r.number(); break;
+      case kObCreated: out.created = r.time(); break;
+      case kObPayload: out.payload = r.text(); break;
       default: break;
     }
   }

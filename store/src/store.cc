@@ -25,8 +25,9 @@ constexpr const char* kMetaOverBound = "outbox_over_bound";
 
 std::array<std::uint8_t, 8> be64(std::uint64_t v) {
   std::array<std::uint8_t, 8> b{};
-  for (int i = 7; i >= 0; --i, v >>= 8)
+  for (int i = 7; i >= 0; --i, v >>= 8) {
     b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v);
+  }
   return b;
 }
 std::uint64_t read_be64(Bytes b) {

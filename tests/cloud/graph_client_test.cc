@@ -175,6 +175,22 @@ TEST_CASE("401 on an expired token: one refresh and retry; secrets never logged"
   CHECK(out.detail.find(fake.client_secret) == std::string::npos);
 }
 
+TEST_CASE("401 again after the refresh: unauthorized, with Graph's error code in the detail") {
+  FakeGraph fake;
+  fake.generate(2, 0);
+  GraphOptions o;
+  o.enrich_ethernet = false;
+  test::GraphHarness h(fake, o);
+  // The first request and its retry with a fresh token are both refused.
+  fake.add_fault({Fault::unauthorized_401, "/v1.0/deviceManagement", 2});
+  const auto out = h.sync_intune();
+  CHECK(out.ec == graph_errc::unauthorized);
+  CHECK(fake.token_requests() == 2);
+  // The detail is built from the response before the response is handed on.
+  CHECK_MESSAGE(out.detail.find("InvalidAuthenticationToken") != std::string::npos, out.detail);
+  CHECK(out.detail.find("HTTP 401") != std::string::npos);
+}
+
 TEST_CASE("token refresh before expires_in runs out") {
   FakeGraph fake;
   fake.generate(2, 0);

@@ -250,7 +250,7 @@ TEST_CASE("http client: https without a TlsContext is refused") {
   HttpClient client(io, nullptr, short_timeouts());
   std::error_code ec;
   client.async_request(Harness::request("GET", "https://localhost:1/"),
-                       [&](std::error_code e, HttpResponse) { ec = e; });
+                       [&](std::error_code e, const HttpResponse&) { ec = e; });
   io.run_for(2s);
   CHECK(ec == errc::tls_not_configured);
 }
@@ -486,7 +486,7 @@ TEST_CASE("http client: destroying the client cancels a request in flight") {
   FakeHttpServer server(std::move(options));
   Result result;
   h.client().async_request(Harness::request("GET", server.url()),
-                           [&](std::error_code ec, HttpResponse) {
+                           [&](std::error_code ec, const HttpResponse&) {
                              result.ec = ec;
                              ++result.calls;
                            });

@@ -84,8 +84,9 @@ std::map<std::string, std::string> parse_form(const std::string& body) {
     if (amp == std::string::npos) amp = body.size();
     const std::string pair = body.substr(pos, amp - pos);
     const auto eq = pair.find('=');
-    if (eq != std::string::npos)
+    if (eq != std::string::npos) {
       out[url_decode(pair.substr(0, eq))] = url_decode(pair.substr(eq + 1));
+    }
     pos = amp + 1;
   }
   return out;
@@ -486,9 +487,13 @@ FakeResponse FakeGraph::batch(const FakeRequest& req) {
     std::string retry_after;
     const std::string prefix = "/deviceManagement/managedDevices/";
     if (take_fault(Fault::batch_item_429, "/v1.0/$batch", &retry_after)) {
-      out += "{\"id\":\"" + id + "\",\"status\":429,\"headers\":{\"Retry-After\":\"" + retry_after +
-             "\"},\"body\":{\"error\":{\"code\":\"TooManyRequests\",\"message\":"
-             "\"Too many requests\"}}}";
+      out += "{\"id\":\"";
+      out += id;
+      out += "\",\"status\":429,\"headers\":{\"Retry-After\":\"";
+      out += retry_after;
+      out +=
+          "\"},\"body\":{\"error\":{\"code\":\"TooManyRequests\",\"message\":"
+          "\"Too many requests\"}}}";
       continue;
     }
     if (u.rfind(prefix, 0) != 0 || u.find("?$select=ethernetMacAddress") == std::string::npos) {

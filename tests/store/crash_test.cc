@@ -74,6 +74,7 @@ Batch make_batch(std::uint64_t n) {
       std::vector<OutboxItem> items;
       if (!store.outbox_peek(3, items)) {
         std::vector<std::uint64_t> seqs;
+        seqs.reserve(items.size());
         for (const auto& it : items) seqs.push_back(it.seq);
         store.outbox_ack(seqs);
       }
@@ -105,12 +106,14 @@ TEST_CASE("SIGKILL at random moments, 100 times: every committed batch is intact
     // What the child said it committed before dying.
     std::string text;
     char buf[4096];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    for (ssize_t n = ::read(fds[0], buf, sizeof buf); n > 0; n = ::read(fds[0], buf, sizeof buf)) {
       text.append(buf, static_cast<std::size_t>(n));
+    }
     ::close(fds[0]);
     REQUIRE_MESSAGE((WIFSIGNALED(status) || WEXITSTATUS(status) == 0),
                     "writer failed on its own with status " << WEXITSTATUS(status));
-    for (std::size_t pos = 0, nl; (nl = text.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+    for (std::size_t pos = 0, nl = text.find('\n'); nl != std::string::npos;
+         pos = nl + 1, nl = text.find('\n', pos)) {
       reported = std::max<std::uint64_t>(reported, std::stoull(text.substr(pos, nl - pos)));
     }
 
@@ -211,8 +214,9 @@ TEST_CASE("a full disk fails the batch cleanly; after space returns, writing goe
   ::waitpid(pid, &status, 0);
   std::string text;
   char buf[1024];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+  for (ssize_t n = ::read(fds[0], buf, sizeof buf); n > 0; n = ::read(fds[0], buf, sizeof buf)) {
     text.append(buf, static_cast<std::size_t>(n));
+  }
   ::close(fds[0]);
   INFO("child said: " << text);
   if (text.rfind("setup ", 0) == 0) {

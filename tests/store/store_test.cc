@@ -169,7 +169,7 @@ TEST_CASE("outbox bound: superseded versions go first, then the oldest, never pr
 TEST_CASE("the map grows on MAP_FULL, and a hard limit is a clean error that loses nothing") {
   ScratchDir dir;
   auto o = options_for(dir.path());
-  o.environment.initial_map_size = 64 * 1024;
+  o.environment.initial_map_size = std::size_t{64} * 1024;
   o.environment.max_map_size = 4 << 20;
   {
     Store store;

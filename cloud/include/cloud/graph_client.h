@@ -164,7 +164,7 @@ class GraphClient {
   using Done = std::function<void(SyncOutcome)>;
 
   GraphClient(HttpClient& http, TokenProvider& tokens, Scheduler& scheduler,
-              const platform::Clock& clock, SyncStateStore& state, platform::Logger log,
+              const platform::Clock& clock, SyncStateStore& state, const platform::Logger& log,
               GraphOptions options);
   GraphClient(const GraphClient&) = delete;
   GraphClient& operator=(const GraphClient&) = delete;

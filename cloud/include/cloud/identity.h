@@ -49,9 +49,9 @@ enum class IdentityText : std::uint8_t {
   management_agent,     ///< Intune managementAgent
   ownership,            ///< Intune managedDeviceOwnerType / Entra deviceOwnership
   trust_type,           ///< Entra trustType (Workplace | AzureAd | ServerAd)
-  count_,               ///< number of fields, not a field
+  count,                ///< number of fields, not a field (keep last)
 };
-inline constexpr std::size_t kIdentityTextCount = static_cast<std::size_t>(IdentityText::count_);
+inline constexpr std::size_t kIdentityTextCount = static_cast<std::size_t>(IdentityText::count);
 
 /// Which directory an identity came from (bit set: a joined identity has both).
 enum IdentitySource : std::uint8_t { kFromIntune = 1, kFromEntra = 2 };

@@ -85,7 +85,7 @@ class TokenProvider {
  public:
   using Callback = std::function<void(std::error_code, std::string detail)>;
 
-  TokenProvider(HttpClient& http, const platform::Clock& clock, platform::Logger log,
+  TokenProvider(HttpClient& http, const platform::Clock& clock, const platform::Logger& log,
                 OAuthOptions options);
   TokenProvider(const TokenProvider&) = delete;
   TokenProvider& operator=(const TokenProvider&) = delete;
