@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <array>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
-#include <set>
+#include <span>
+#include <vector>
 
 namespace edgeid::agent {
 
@@ -61,9 +64,74 @@ void field_if(std::string& out, std::string_view name, std::string_view value) {
   if (!value.empty()) field(out, name, value);
 }
 
+void append_number(std::string& out, std::uint64_t value) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, r.ptr);
+}
+
 void field_number(std::string& out, std::string_view name, std::uint64_t value) {
   key(out, name);
-  out.append(std::to_string(value));
+  append_number(out, value);
+}
+
+// Timestamp::to_rfc3339() (seconds precision) as a quoted string, formatted in place for the
+// usual years; anything else goes through to_rfc3339() itself.
+void append_time(std::string& out, const platform::Timestamp& t) {
+  using namespace std::chrono;
+  const auto since = t.since_epoch();
+  const auto day_point = floor<days>(sys_time<nanoseconds>(since));
+  const year_month_day ymd(day_point);
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    append_json_string(out, t.to_rfc3339());
+    return;
+  }
+  const hh_mm_ss<nanoseconds> tod(since - day_point.time_since_epoch());
+  char buf[22];
+  const auto two = [&](std::size_t at, unsigned v) {
+    buf[at] = static_cast<char>('0' + v / 10);
+    buf[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  buf[0] = '"';
+  two(1, static_cast<unsigned>(year) / 100);
+  two(3, static_cast<unsigned>(year) % 100);
+  buf[5] = '-';
+  two(6, static_cast<unsigned>(ymd.month()));
+  buf[8] = '-';
+  two(9, static_cast<unsigned>(ymd.day()));
+  buf[11] = 'T';
+  two(12, static_cast<unsigned>(tod.hours().count()));
+  buf[14] = ':';
+  two(15, static_cast<unsigned>(tod.minutes().count()));
+  buf[17] = ':';
+  two(18, static_cast<unsigned>(tod.seconds().count()));
+  buf[20] = 'Z';
+  buf[21] = '"';
+  out.append(buf, sizeof buf);
+}
+
+// A quoted IPv4/IPv6 address (inet_ntop's text needs no escaping).
+void append_address(std::string& out, int family, const std::uint8_t* a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family, a, buf, sizeof buf);
+  out.push_back('"');
+  out.append(buf);
+  out.push_back('"');
+}
+
+// capture::format_hex() of @p raw as a quoted string, without the temporary.
+void hex_field(std::string& out, std::string_view name, std::string_view raw, char separator) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  key(out, name);
+  out.push_back('"');
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (i > 0 && separator != '\0') out.push_back(separator);
+    const auto b = static_cast<unsigned char>(raw[i]);
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xf]);
+  }
+  out.push_back('"');
 }
 
 void field_bool(std::string& out, std::string_view name, bool value) {
@@ -84,10 +152,6 @@ void field_array(std::string& out, std::string_view name, const Range& items, Fn
   out.push_back(']');
 }
 
-void string_array(std::string& out, std::string_view name, const std::vector<std::string>& v) {
-  field_array(out, name, v, [&](const std::string& s) { append_json_string(out, s); });
-}
-
 // Bit names of LLDP system capabilities (IEEE 802.1AB Table 8-4) and CDP capabilities.
 constexpr std::array<std::string_view, 11> kLldpCaps = {"other",  "repeater",  "bridge", "wlan_ap",
                                                         "router", "telephone", "docsis", "station",
@@ -98,15 +162,26 @@ constexpr std::array<std::string_view, 11> kCdpCaps = {
     "repeater", "phone",        "remote",
     "cvta",     "mac_relay"};
 
+// The names of the set bits of @p bits as a JSON array field ("bitN" beyond the known names).
 template <std::size_t N>
-std::vector<std::string> bit_names(std::uint32_t bits,
-                                   const std::array<std::string_view, N>& names) {
-  std::vector<std::string> out;
+void bit_names(std::string& out, std::string_view name, std::uint32_t bits,
+               const std::array<std::string_view, N>& names) {
+  key(out, name);
+  out.push_back('[');
+  bool first = true;
   for (std::size_t i = 0; i < 32; ++i) {
     if ((bits & (1U << i)) == 0) continue;
-    out.push_back(i < N ? std::string(names[i]) : "bit" + std::to_string(i));
+    if (!first) out.push_back(',');
+    first = false;
+    if (i < N) {
+      append_json_string(out, names[i]);
+    } else {
+      out.append("\"bit");
+      append_number(out, i);
+      out.push_back('"');
+    }
   }
-  return out;
+  out.push_back(']');
 }
 
 // An LLDP id or management address as text: MAC and network-address subtypes decoded, the rest
@@ -127,15 +202,6 @@ std::string lldp_id_text(std::uint8_t subtype, std::string_view raw, bool chassi
     return address_text(static_cast<std::uint8_t>(raw[0]), raw.substr(1));
   }
   return std::string(raw);
-}
-
-std::string vlan_stack_text(const capture::VlanStack& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.depth; ++i) {
-    if (i > 0) s.push_back('.');
-    s.append(std::to_string(v.ids[i]));
-  }
-  return s;
 }
 
 }  // namespace
@@ -206,35 +272,56 @@ std::string ipv6_text(const std::uint8_t* a) {
   return buf;
 }
 
-std::string device_to_json(const capture::DeviceRecord& d) {
+void append_device_json(std::string& out, const capture::DeviceRecord& d) {
   using capture::NameSource;
-  std::string out = "{";
-  field(out, "mac", d.mac.to_string());
+  out.push_back('{');
+  {
+    std::array<char, platform::MacAddress::kTextLength> mac;
+    d.mac.format_to(mac);
+    field(out, "mac", std::string_view(mac.data(), mac.size()));
+  }
   field_bool(out, "randomized", d.randomized);
   field_if(out, "vendor", d.vendor);
   if (d.router) field_bool(out, "router", true);
   if (d.multi_vlan) field_bool(out, "multi_vlan", true);
   if (!d.vlans.empty()) {
-    std::set<std::uint16_t> inner;
-    bool stacked = false;
-    for (const auto& v : d.vlans) {
-      inner.insert(v.ids[v.depth - 1]);
-      stacked = stacked || v.depth > 1;
+    // Distinct inner ids, ascending (a device is on a handful of VLANs: a small sorted array).
+    std::array<std::uint16_t, 64> inline_ids;
+    std::vector<std::uint16_t> many;
+    std::span<std::uint16_t> inner;
+    if (d.vlans.size() <= inline_ids.size()) {
+      inner = std::span<std::uint16_t>(inline_ids.data(), d.vlans.size());
+    } else {
+      many.resize(d.vlans.size());
+      inner = many;
     }
-    field_array(out, "vlans", inner, [&](std::uint16_t id) { out.append(std::to_string(id)); });
+    bool stacked = false;
+    for (std::size_t i = 0; i < d.vlans.size(); ++i) {
+      inner[i] = d.vlans[i].ids[d.vlans[i].depth - 1];
+      stacked = stacked || d.vlans[i].depth > 1;
+    }
+    std::sort(inner.begin(), inner.end());
+    inner = inner.first(
+        static_cast<std::size_t>(std::unique(inner.begin(), inner.end()) - inner.begin()));
+    field_array(out, "vlans", inner, [&](std::uint16_t id) { append_number(out, id); });
     if (stacked) {
-      std::vector<std::string> stacks;
-      for (const auto& v : d.vlans) stacks.push_back(vlan_stack_text(v));
-      string_array(out, "vlan_stacks", stacks);
+      field_array(out, "vlan_stacks", d.vlans, [&](const capture::VlanStack& v) {
+        out.push_back('"');  // digits and dots only: nothing to escape
+        for (std::size_t i = 0; i < v.depth; ++i) {
+          if (i > 0) out.push_back('.');
+          append_number(out, v.ids[i]);
+        }
+        out.push_back('"');
+      });
     }
   }
   if (!d.ipv4.empty()) {
     field_array(out, "ipv4", d.ipv4,
-                [&](const auto& a) { append_json_string(out, ipv4_text(a.data())); });
+                [&](const auto& a) { append_address(out, AF_INET, a.data()); });
   }
   if (!d.ipv6.empty()) {
     field_array(out, "ipv6", d.ipv6,
-                [&](const auto& a) { append_json_string(out, ipv6_text(a.data())); });
+                [&](const auto& a) { append_address(out, AF_INET6, a.data()); });
   }
   if (d.hostname_source) {
     field(out, "hostname", d.hostname);
@@ -250,14 +337,22 @@ std::string device_to_json(const capture::DeviceRecord& d) {
     key(out, "dhcp");
     out.push_back('{');
     field_if(out, "vendor_class", d.dhcp_vendor_class);
-    field_if(out, "param_list", capture::format_param_list(d.dhcp_param_list));
-    field_if(out, "client_id", capture::format_hex(d.dhcp_client_id, ':'));
+    if (!d.dhcp_param_list.empty()) {  // "1,3,6": capture::format_param_list, in place
+      key(out, "param_list");
+      out.push_back('"');
+      for (std::size_t i = 0; i < d.dhcp_param_list.size(); ++i) {
+        if (i > 0) out.push_back(',');
+        append_number(out, static_cast<unsigned char>(d.dhcp_param_list[i]));
+      }
+      out.push_back('"');
+    }
+    if (!d.dhcp_client_id.empty()) hex_field(out, "client_id", d.dhcp_client_id, ':');
     out.push_back('}');
   }
   if (!d.dhcpv6_duid.empty() || !d.dhcpv6_vendor_class.empty()) {
     key(out, "dhcpv6");
     out.push_back('{');
-    field_if(out, "duid", capture::format_hex(d.dhcpv6_duid, '\0'));
+    if (!d.dhcpv6_duid.empty()) hex_field(out, "duid", d.dhcpv6_duid, '\0');
     field_if(out, "vendor_class", d.dhcpv6_vendor_class);
     out.push_back('}');
   }
@@ -276,9 +371,9 @@ std::string device_to_json(const capture::DeviceRecord& d) {
     field_if(out, "port_description", l.port_description);
     field_if(out, "system_name", l.system_name);
     field_if(out, "system_description", l.system_description);
-    if (l.capabilities) string_array(out, "capabilities", bit_names(*l.capabilities, kLldpCaps));
+    if (l.capabilities) bit_names(out, "capabilities", *l.capabilities, kLldpCaps);
     if (l.capabilities_enabled) {
-      string_array(out, "capabilities_enabled", bit_names(*l.capabilities_enabled, kLldpCaps));
+      bit_names(out, "capabilities_enabled", *l.capabilities_enabled, kLldpCaps);
     }
     if (!l.management_address.empty()) {
       field(out, "management_address", address_text(l.management_family, l.management_address));
@@ -293,24 +388,37 @@ std::string device_to_json(const capture::DeviceRecord& d) {
     field_if(out, "port_id", c.port_id);
     field_if(out, "platform", c.platform);
     field_if(out, "software", c.software);
-    if (c.address) field(out, "address", ipv4_text(c.address->data()));
-    if (c.capabilities) string_array(out, "capabilities", bit_names(*c.capabilities, kCdpCaps));
+    if (c.address) {
+      key(out, "address");
+      append_address(out, AF_INET, c.address->data());
+    }
+    if (c.capabilities) bit_names(out, "capabilities", *c.capabilities, kCdpCaps);
     if (c.native_vlan) field_number(out, "native_vlan", *c.native_vlan);
     out.push_back('}');
   }
-  field(out, "first_seen", d.first_seen.to_rfc3339());
-  field(out, "last_seen", d.last_seen.to_rfc3339());
+  key(out, "first_seen");
+  append_time(out, d.first_seen);
+  key(out, "last_seen");
+  append_time(out, d.last_seen);
   field_number(out, "packets", d.packets);
   field_number(out, "bytes", d.bytes);
-  std::vector<std::string> sources;
+  key(out, "sources");
+  out.push_back('[');
+  bool first = true;
   for (std::size_t i = 0; i < capture::kSourceCount; ++i) {
     const auto bit = static_cast<capture::Source>(1U << i);
-    if (d.sources & static_cast<capture::SourceMask>(bit)) {
-      sources.emplace_back(capture::to_string(bit));
-    }
+    if ((d.sources & static_cast<capture::SourceMask>(bit)) == 0) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, capture::to_string(bit));
   }
-  string_array(out, "sources", sources);
+  out.push_back(']');
   out.push_back('}');
+}
+
+std::string device_to_json(const capture::DeviceRecord& d) {
+  std::string out;
+  append_device_json(out, d);
   return out;
 }
 

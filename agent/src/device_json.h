@@ -14,7 +14,11 @@ namespace edgeid::agent {
 /// Appends @p bytes as a quoted JSON string.
 void append_json_string(std::string& out, std::string_view bytes);
 
-/// The device record as one JSON object without a trailing newline. Absent facts are omitted.
+/// Appends the device record to @p out as one JSON object without a trailing newline. Absent
+/// facts are omitted. Writes straight into @p out (no per-field temporaries), so a caller that
+/// prints many records reuses one buffer.
+void append_device_json(std::string& out, const capture::DeviceRecord& device);
+/// The same as a new string.
 std::string device_to_json(const capture::DeviceRecord& device);
 
 /// @p bytes made safe for a terminal: valid printable UTF-8 kept, anything else as \xNN.

@@ -69,8 +69,9 @@ void parse_options(Bytes area, DhcpOptions& o) noexcept {
 Bytes fqdn_text(Bytes name, bool wire_format, FrameFacts& out) noexcept {
   if (!wire_format) {
     // Deprecated ASCII form; some clients add a terminating NUL or dot.
-    while (!name.empty() && (name.back() == 0 || name.back() == '.'))
+    while (!name.empty() && (name.back() == 0 || name.back() == '.')) {
       name = name.first(name.size() - 1);
+    }
     return name;
   }
   auto dst = detail::scratch_alloc(out, name.size());

@@ -48,8 +48,9 @@ void decode_lldp(std::span<const std::uint8_t> pdu, const L3Context& ctx, FrameF
       case 8: {  // mgmt address: addr-string-length(1) = 1 + address, subtype(1), address, …
         if (value.size() < 2) return detail::count_fault(c, Decoder::lldp, false);
         const std::size_t alen = value[0];
-        if (alen < 2 || 1 + alen > value.size())
+        if (alen < 2 || 1 + alen > value.size()) {
           return detail::count_fault(c, Decoder::lldp, false);
+        }
         if (Fact* f = detail::add_fact(out, c, mac, FactKind::lldp_mgmt_addr, Source::lldp)) {
           f->number = value[1];
           f->text = value.subspan(2, alen - 1);

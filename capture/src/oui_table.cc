@@ -1,48 +1,84 @@
 #include "capture/oui_table.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <fstream>
-#include <sstream>
 
 namespace edgeid::capture {
 
 namespace {
 
+// The first three fields of one CSV record and how many fields it has. A field is a view into
+// the file's text, or into `scratch` when quoting made it differ from its raw bytes.
+struct Record {
+  std::array<std::string_view, 3> fields;
+  std::size_t count = 0;
+  std::array<std::string, 3> scratch;
+};
+
 // Splits one CSV record (RFC 4180: quoted fields may hold commas, doubled quotes and line breaks)
-// from @p text starting at @p pos. Returns false at the end of the input.
-bool next_record(std::string_view text, std::size_t& pos, std::vector<std::string>& fields) {
-  fields.clear();
+// from @p text starting at @p pos. Returns false at the end of the input. Allocation-free for
+// unquoted fields (all but a few hundred rows of the registries).
+bool next_record(std::string_view text, std::size_t& pos, Record& r) {
+  r.count = 0;
   if (pos >= text.size()) return false;
-  std::string field;
-  bool quoted = false;
-  while (pos < text.size()) {
-    const char ch = text[pos++];
-    if (quoted) {
-      if (ch == '"') {
-        if (pos < text.size() && text[pos] == '"') {
-          field.push_back('"');
-          ++pos;
+  bool end_of_record = false;
+  while (!end_of_record) {
+    const std::size_t k = r.count;
+    std::string* out = k < 3 ? &r.scratch[k] : nullptr;
+    const std::size_t start = pos;
+    std::size_t end = pos;
+    bool quoted = false;
+    bool copied = false;  // the field is in *out, not text[start, end)
+    const auto to_copy = [&] {
+      if (copied || out == nullptr) return;
+      out->assign(text.substr(start, pos - 1 - start));
+      copied = true;
+    };
+    const auto add = [&](char ch) {
+      if (copied) out->push_back(ch);
+    };
+    bool done = false;
+    while (!done && pos < text.size()) {
+      const char ch = text[pos++];
+      if (quoted) {
+        if (ch == '"') {
+          if (pos < text.size() && text[pos] == '"') {
+            add('"');
+            ++pos;
+          } else {
+            quoted = false;
+          }
         } else {
-          quoted = false;
+          add(ch);
         }
-      } else {
-        field.push_back(ch);
+        continue;
       }
-      continue;
+      if (ch == '"') {
+        to_copy();
+        quoted = true;
+      } else if (ch == ',') {
+        end = pos - 1;
+        done = true;
+      } else if (ch == '\r' || ch == '\n') {
+        end = pos - 1;
+        if (ch == '\r' && pos < text.size() && text[pos] == '\n') ++pos;
+        done = true;
+        end_of_record = true;
+      } else {
+        add(ch);
+      }
     }
-    if (ch == '"') {
-      quoted = true;
-    } else if (ch == ',') {
-      fields.push_back(std::move(field));
-      field.clear();
-    } else if (ch == '\r' || ch == '\n') {
-      if (ch == '\r' && pos < text.size() && text[pos] == '\n') ++pos;
-      break;
-    } else {
-      field.push_back(ch);
+    if (!done) {  // end of input
+      end = pos;
+      end_of_record = true;
     }
+    if (k < 3) {
+      r.fields[k] = copied ? std::string_view(*out) : text.substr(start, end - start);
+    }
+    ++r.count;
   }
-  fields.push_back(std::move(field));
   return true;
 }
 
@@ -77,25 +113,30 @@ std::error_code OuiTable::load_file(const std::filesystem::path& path) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     return ec ? ec : std::make_error_code(std::errc::no_such_file_or_directory);
   }
+  // One read into one buffer (the registries are a few MB), then a parser that keeps views.
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::make_error_code(std::errc::permission_denied);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return std::make_error_code(std::errc::io_error);
-  const std::string text = buffer.str();
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return ec;
+  std::string text(size, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  if (static_cast<std::size_t>(in.gcount()) != size) {
+    return std::make_error_code(std::errc::io_error);
+  }
   std::size_t pos = 0;
   if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) pos = 3;  // UTF-8 BOM
-  std::vector<std::string> fields;
+  Record record;
   bool header = true;
-  while (next_record(text, pos, fields)) {
+  while (next_record(text, pos, record)) {
+    const auto& fields = record.fields;
     if (header) {  // "Registry,Assignment,Organization Name,Organization Address"
       header = false;
-      if (!fields.empty() && fields[0] == "Registry") continue;
+      if (fields[0] == "Registry") continue;
     }
-    if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
+    if (record.count == 1 && fields[0].empty()) continue;  // blank line
     std::uint64_t prefix = 0;
-    const std::string_view assignment = fields.size() >= 3 ? trim(fields[1]) : std::string_view();
-    const std::string_view name = fields.size() >= 3 ? trim(fields[2]) : std::string_view();
+    const std::string_view assignment = record.count >= 3 ? trim(fields[1]) : std::string_view();
+    const std::string_view name = record.count >= 3 ? trim(fields[2]) : std::string_view();
     const int bits = static_cast<int>(assignment.size()) * 4;
     if ((bits != 24 && bits != 28 && bits != 36) || !parse_hex(assignment, prefix) ||
         name.empty()) {
@@ -135,8 +176,9 @@ void OuiTable::add(int bits, std::uint64_t prefix, std::string_view name) {
 void OuiTable::finish() {
   if (sorted_) return;
   for (auto& table : tables_) {
-    // Stable, so that for a duplicated assignment the first row of the file wins.
-    std::stable_sort(table.begin(), table.end());
+    // Stable, so that for a duplicated assignment the first row of the file wins. A table an
+    // earlier file left sorted is not sorted again.
+    if (!std::is_sorted(table.begin(), table.end())) std::stable_sort(table.begin(), table.end());
     table.erase(std::unique(table.begin(), table.end(),
                             [](const Entry& a, const Entry& b) { return a.prefix == b.prefix; }),
                 table.end());

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include <pcap/pcap.h>
 
@@ -10,10 +11,16 @@ namespace edgeid::capture {
 
 namespace {
 
+constexpr std::size_t kOfflineBufferBytes = std::size_t{256} * 1024;
+
 class PcapSource final : public PacketSource {
  public:
-  PcapSource(pcap_t* handle, bool live) noexcept
-      : handle_(handle), live_(live), link_(static_cast<LinkType>(pcap_datalink(handle))) {}
+  /// @p file_buffer: the stdio buffer of an offline handle's FILE, kept until pcap_close().
+  PcapSource(pcap_t* handle, bool live, std::unique_ptr<char[]> file_buffer = nullptr) noexcept
+      : handle_(handle),
+        live_(live),
+        link_(static_cast<LinkType>(pcap_datalink(handle))),
+        file_buffer_(std::move(file_buffer)) {}
   ~PcapSource() override { pcap_close(handle_); }
   PcapSource(const PcapSource&) = delete;
   PcapSource& operator=(const PcapSource&) = delete;
@@ -62,6 +69,7 @@ class PcapSource final : public PacketSource {
   pcap_t* handle_;
   bool live_;
   LinkType link_;
+  std::unique_ptr<char[]> file_buffer_;  // destroyed after the destructor's pcap_close()
   std::string error_;
 };
 
@@ -72,8 +80,26 @@ std::unique_ptr<PacketSource> open_offline(const std::filesystem::path& path, st
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   // Microseconds whatever the file holds (libpcap scales nanosecond files): the callback's
   // Timestamp::from_timeval() expects them.
-  pcap_t* handle =
-      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+  //
+  // libpcap reads a file with fread() through the FILE's buffer, one st_blksize (4 KiB) read(2)
+  // at a time. Opening the FILE here with a larger buffer cuts the system calls 64-fold; the
+  // bytes copied are the same. "-" (standard input) and files fopen() cannot open go to
+  // pcap_open_offline as before, for its handling and its error messages.
+  pcap_t* handle = nullptr;
+  std::unique_ptr<char[]> buffer;
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): handed to libpcap, which closes it
+  std::FILE* file = path == "-" ? nullptr : std::fopen(path.c_str(), "rb");
+  if (file != nullptr) {
+    // glibc ignores the size when it is to allocate the buffer itself: hand it one.
+    buffer = std::make_unique<char[]>(kOfflineBufferBytes);
+    std::setvbuf(file, buffer.get(), _IOFBF, kOfflineBufferBytes);
+    handle = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    // pcap_close() owns the FILE only on success.
+    if (handle == nullptr) std::fclose(file);  // NOLINT(cppcoreguidelines-owning-memory)
+  } else {
+    handle =
+        pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+  }
   if (handle == nullptr) {
     ec = errc::open_failed;
     detail = errbuf;
@@ -89,7 +115,7 @@ std::unique_ptr<PacketSource> open_offline(const std::filesystem::path& path, st
     return nullptr;
   }
   ec.clear();
-  return std::make_unique<PcapSource>(handle, false);
+  return std::make_unique<PcapSource>(handle, false, std::move(buffer));
 }
 
 std::unique_ptr<PacketSource> open_live(const LiveOptions& o, std::error_code& ec,
@@ -151,8 +177,8 @@ struct LiveCapture::Interface {
 };
 
 LiveCapture::LiveCapture(std::vector<LiveOptions> interfaces, const platform::Clock& clock,
-                         platform::Logger logger, Opener opener, Backoff backoff)
-    : clock_(clock), logger_(std::move(logger)), opener_(std::move(opener)), backoff_(backoff) {
+                         const platform::Logger& logger, Opener opener, Backoff backoff)
+    : clock_(clock), logger_(logger), opener_(std::move(opener)), backoff_(backoff) {
   for (auto& o : interfaces) {
     auto i = std::make_unique<Interface>();
     i->status.name = o.interface;

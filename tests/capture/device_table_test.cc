@@ -144,6 +144,42 @@ TEST_CASE("device table: a router is detected and keeps only proven addresses") 
   CHECK_FALSE(t.table.find(kHost)->router);
 }
 
+TEST_CASE("device table: a repeated address proven later survives router detection") {
+  // The first sighting is seen-only; the ARP reply that proves it repeats the same address (the
+  // slot's cached entry), and the proof must still count when the router drops seen-only ones.
+  TableOptions o;
+  o.router_threshold = 4;
+  Fixture t(o);
+  t.ip_from(kRelay, 192, 168, 1, 1);
+  t.arp_from(kRelay, 192, 168, 1, 1);
+  t.ip_from(kRelay, 192, 168, 1, 1);
+  for (int i = 0; i < 4; ++i) t.ip_from(kRelay, 8, 8, 8, i);
+  const auto r = t.table.find(kRelay);
+  CHECK(r->router);
+  REQUIRE(r->ipv4.size() == 1);
+  CHECK(r->ipv4[0] == std::array<std::uint8_t, 4>{192, 168, 1, 1});
+}
+
+TEST_CASE("device table: repeated addresses keep their last-seen time for replacement") {
+  TableOptions o;
+  o.max_ipv4 = 2;
+  o.router_threshold = 100;
+  Fixture t(o);
+  t.arp_from(kHost, 10, 0, 0, 1);
+  t.seconds += 100;
+  t.arp_from(kHost, 10, 0, 0, 2);
+  t.seconds -= 200;                // a frame from an earlier file: .1 keeps its later time
+  t.arp_from(kHost, 10, 0, 0, 1);  // and becomes the address the device repeats
+  t.seconds += 500;
+  t.arp_from(kHost, 10, 0, 0, 1);  // the newest sighting of all, by a repeat
+  t.arp_from(kHost, 10, 0, 0, 3);  // so .2 is the least recently seen
+  const auto d = t.table.find(kHost);
+  REQUIRE(d->ipv4.size() == 2);
+  CHECK(d->ipv4[0][3] == 1);
+  CHECK(d->ipv4[1][3] == 3);
+  CHECK(t.table.counters().addresses_replaced == 1);
+}
+
 TEST_CASE("device table: routed sources outside the window do not add up; link-local never") {
   TableOptions o;
   o.router_threshold = 3;
@@ -213,8 +249,9 @@ TEST_CASE("device table: max_devices evicts the least recently seen") {
   TableOptions o;
   o.max_devices = 3;
   Fixture t(o);
-  for (std::uint64_t i = 1; i <= 3; ++i)
+  for (std::uint64_t i = 1; i <= 3; ++i) {
     t.ip_from(MacAddress::from_u64(0x020000000000 + i), 10, 0, 0, 1);
+  }
   t.ip_from(MacAddress::from_u64(0x020000000001), 10, 0, 0, 1);  // 1 is fresh again
   t.ip_from(MacAddress::from_u64(0x020000000004), 10, 0, 0, 1);  // evicts 2
   CHECK(t.table.size() == 3);
@@ -239,6 +276,48 @@ TEST_CASE("device table: churn through a small cap keeps the index consistent") 
   }
   CHECK(found == 64);
   CHECK(t.table.snapshot().size() == 64);
+}
+
+TEST_CASE("device table: for_each_sorted visits what snapshot returns, in MAC order") {
+  Fixture t;
+  for (std::uint64_t i : {5, 3, 9, 1}) {
+    t.ip_from(MacAddress::from_u64(0x020000000000 + i), 10, 0, 0, static_cast<int>(i));
+  }
+  t.feed(dhcp_request(MacAddress::from_u64(0x020000000003), "three"));
+  const auto all = t.table.snapshot();
+  std::size_t n = 0;
+  t.table.for_each_sorted([&](const DeviceRecord& d) {
+    REQUIRE(n < all.size());
+    CHECK(d.mac == all[n].mac);
+    CHECK(d.ipv4 == all[n].ipv4);
+    CHECK(d.hostname == all[n].hostname);  // the reused record is refilled, not accumulated
+    CHECK(d.packets == all[n].packets);
+    ++n;
+  });
+  CHECK(n == 4);
+  CHECK(all.size() == 4);
+  for (std::size_t i = 1; i < all.size(); ++i) CHECK(all[i - 1].mac < all[i].mac);
+  CHECK(all[1].hostname == "three");
+  CHECK(all[2].hostname.empty());
+}
+
+TEST_CASE("device table: eviction under a cap follows the last touch after the list is built") {
+  TableOptions o;
+  o.max_devices = 4;
+  Fixture t(o);
+  const auto mac = [](std::uint64_t i) { return MacAddress::from_u64(0x020000000000 + i); };
+  for (std::uint64_t i = 1; i <= 4; ++i) t.ip_from(mac(i), 10, 0, 0, 1);
+  t.ip_from(mac(2), 10, 0, 0, 1);
+  t.ip_from(mac(1), 10, 0, 0, 1);
+  t.ip_from(mac(5), 10, 0, 0, 1);  // builds the order: 3 is the least recently seen
+  CHECK_FALSE(t.table.find(mac(3)));
+  t.ip_from(mac(4), 10, 0, 0, 1);
+  t.ip_from(mac(6), 10, 0, 0, 1);  // then 2
+  CHECK_FALSE(t.table.find(mac(2)));
+  t.ip_from(mac(7), 10, 0, 0, 1);  // then 1
+  CHECK_FALSE(t.table.find(mac(1)));
+  for (std::uint64_t i : {4, 5, 6, 7}) CHECK(t.table.find(mac(i)));
+  CHECK(t.table.counters().evicted == 3);
 }
 
 TEST_CASE("device table: drain_changes reports only what changed") {
@@ -275,8 +354,9 @@ TEST_CASE("device table: evictions are reported by drain_changes") {
   t.ip_from(kOther, 10, 0, 0, 3);
   t.table.drain_changes(changes);
   bool evicted = false;
-  for (const auto& c : changes)
+  for (const auto& c : changes) {
     evicted = evicted || (c.record.mac == kHost && c.changes == change_evicted);
+  }
   CHECK(evicted);
 }
 

@@ -33,7 +33,9 @@ struct Fixture {
     decode_dhcpv6(last, ctx, *out, counters);
     return *out;
   }
-  std::uint64_t malformed(Decoder d) const { return counters.malformed[static_cast<std::size_t>(d)]; }
+  std::uint64_t malformed(Decoder d) const {
+    return counters.malformed[static_cast<std::size_t>(d)];
+  }
 };
 
 Frame opt(int code, std::string_view value) {

@@ -32,7 +32,9 @@ struct Fixture {
     decode_nbns(last, ctx, *out, counters);
     return *out;
   }
-  std::uint64_t malformed(Decoder d) const { return counters.malformed[static_cast<std::size_t>(d)]; }
+  std::uint64_t malformed(Decoder d) const {
+    return counters.malformed[static_cast<std::size_t>(d)];
+  }
 };
 
 Frame header(unsigned flags, unsigned qd, unsigned an, unsigned ns, unsigned ar) {

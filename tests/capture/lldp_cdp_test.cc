@@ -28,7 +28,9 @@ struct Fixture {
     last = f;
     return decode(last, *out, counters);
   }
-  std::size_t malformed(Decoder d) const { return counters.malformed[static_cast<std::size_t>(d)]; }
+  std::uint64_t malformed(Decoder d) const {
+    return counters.malformed[static_cast<std::size_t>(d)];
+  }
 };
 
 TEST_CASE("lldp: the usual TLVs of a switch") {

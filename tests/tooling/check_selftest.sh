@@ -20,7 +20,7 @@ expect() {  # expect pass|fail DESCRIPTION CMD...
 }
 
 # Files live in the scratch dir but use the repo's configuration files.
-cp "$root/.clang-format" "$scratch/"
+cp "$root/.clang-format" "$root/.clang-tidy" "$scratch/"
 cat >"$scratch/clean.cc" <<'CC'
 namespace edgeid {
 

@@ -229,9 +229,9 @@ void decode_dhcpv4(std::span<const std::uint8_t> payload, const L3Context& ctx, 
                    DecodeCounters& counters) noexcept;
 void decode_dhcpv6(std::span<const std::uint8_t> payload, const L3Context& ctx, FrameFacts& out,
                    DecodeCounters& counters) noexcept;
-void decode_mdns(std::span<const std::uint8_t> payload, const L3Context& ctx, FrameFacts& out,
+void decode_mdns(std::span<const std::uint8_t> msg, const L3Context& ctx, FrameFacts& out,
                  DecodeCounters& counters) noexcept;
-void decode_nbns(std::span<const std::uint8_t> payload, const L3Context& ctx, FrameFacts& out,
+void decode_nbns(std::span<const std::uint8_t> msg, const L3Context& ctx, FrameFacts& out,
                  DecodeCounters& counters) noexcept;
 void decode_lldp(std::span<const std::uint8_t> pdu, const L3Context& ctx, FrameFacts& out,
                  DecodeCounters& counters) noexcept;

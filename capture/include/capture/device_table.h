@@ -24,8 +24,10 @@
 /// - Memory cap: at most max_devices MACs; a new MAC beyond that evicts the least recently seen
 ///   one (counted in TableCounters::evicted).
 ///
-/// Per-packet cost: one hash lookup and a few compares for an already known fact; nothing is
-/// allocated unless a fact is new (a new device, address, name or tag stack).
+/// Per-packet cost: one hash lookup (the MAC as a 48-bit integer, stored in the index bucket) and
+/// a few integer compares for an already known fact; nothing is allocated unless a fact is new
+/// (a new device, address, name or tag stack). The least-recently-seen order is a per-device
+/// touch counter until max_devices is first reached; only then is the eviction list built.
 /// Error policy: apply() is noexcept; malformed input never reaches it (the decoders drop it).
 /// Allocation failure on a new device terminates (out of memory is fatal by design, §8).
 /// Thread safety: none; a DeviceTable belongs to one capture thread. Hand Observations from
@@ -35,6 +37,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -169,6 +172,12 @@ class DeviceTable {
   /// and every fact it carries.
   void apply(const FrameFacts& frame, platform::Timestamp when) noexcept;
 
+  /// A hint, no effect on the table: starts loading what apply() touches for a frame from a
+  /// known @p mac. Stage 0 loads the index bucket; stage 1, called once that has had time to
+  /// arrive (a few frames later), looks the MAC up and loads its slot. A repeated address fact
+  /// is settled in the slot, so a frame of a known device needs nothing else.
+  void prefetch(const platform::MacAddress& mac, unsigned stage) const noexcept;
+
   std::size_t size() const noexcept;
   const TableCounters& counters() const noexcept;
   const TableOptions& options() const noexcept;
@@ -176,6 +185,10 @@ class DeviceTable {
   std::optional<DeviceRecord> find(const platform::MacAddress& mac) const;
   /// Every device, sorted by MAC.
   std::vector<DeviceRecord> snapshot() const;
+  /// Calls @p visit once per device, sorted by MAC, with a record that is only valid during the
+  /// call (one record is refilled for each device). Same records as snapshot(), without holding
+  /// them all at once: the way to print a large table.
+  void for_each_sorted(const std::function<void(const DeviceRecord&)>& visit) const;
   /// Appends one Observation per MAC that changed since the previous call (evictions included)
   /// and forgets those changes. Does nothing useful when track_changes is off.
   void drain_changes(std::vector<Observation>& out);

@@ -112,7 +112,7 @@ class LiveCapture {
 
   /// @p clock must outlive the capture. @p opener defaults to open_live().
   LiveCapture(std::vector<LiveOptions> interfaces, const platform::Clock& clock,
-              platform::Logger logger, Opener opener = open_live, Backoff backoff = {});
+              const platform::Logger& logger, Opener opener = open_live, Backoff backoff = {});
   ~LiveCapture();
   LiveCapture(const LiveCapture&) = delete;
   LiveCapture& operator=(const LiveCapture&) = delete;
