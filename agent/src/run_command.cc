@@ -79,7 +79,7 @@ class TableSink final : public capture::PacketSink {
 // Reads every configured capture file to its end into one table. Every file is opened first, so
 // a bad path fails before anything is read.
 std::vector<capture::DeviceRecord> read_captures(const Config& c, std::ostream& err,
-                                                 std::size_t& frames) {
+                                                 std::uint64_t& frames) {
   std::vector<std::unique_ptr<capture::PacketSource>> sources;
   for (const auto& file : c.capture.pcap_files) {
     std::error_code ec;
@@ -195,7 +195,7 @@ int run_once(const Config& c, std::ostream& err) {
   if (c.capture.pcap_files.empty()) {
     throw ConfigError("capture.pcap_files: run --once reads capture files; none are configured");
   }
-  std::size_t frames = 0;
+  std::uint64_t frames = 0;
   const auto devices = read_captures(c, err, frames);
   const auto identities = load_identities(c);
 

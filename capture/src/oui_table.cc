@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 
 namespace edgeid::capture {
 
@@ -116,8 +117,13 @@ std::error_code OuiTable::load_file(const std::filesystem::path& path) {
   // One read into one buffer (the registries are a few MB), then a parser that keeps views.
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::make_error_code(std::errc::permission_denied);
-  const auto size = std::filesystem::file_size(path, ec);
+  const auto file_size = std::filesystem::file_size(path, ec);
   if (ec) return ec;
+  // A registry is a few MB; anything that does not fit size_t is not one.
+  if (file_size > std::numeric_limits<std::size_t>::max() / 2) {
+    return std::make_error_code(std::errc::file_too_large);
+  }
+  const auto size = static_cast<std::size_t>(file_size);
   std::string text(size, '\0');
   in.read(text.data(), static_cast<std::streamsize>(size));
   if (static_cast<std::size_t>(in.gcount()) != size) {
