@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include "cloud/oauth.h"
+#include "platform/files.h"
 
 namespace edgeid::agent {
 
@@ -326,20 +327,8 @@ void finish(Config& c, const json::object& root) {
 }  // namespace
 
 void check_secret_file(const std::string& path, std::string_view json_path) {
-  struct stat st {};
-  const auto bad = [&](const std::string& why) {
-    fail(json_path, "secret file " + path + " " + why);
-  };
-  if (::stat(path.c_str(), &st) != 0) bad(std::string("cannot be read: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) bad("is not a regular file");
-  if (st.st_uid != 0 && st.st_uid != geteuid()) {
-    bad("is owned by uid " + std::to_string(st.st_uid) + " (expected the service user or root)");
-  }
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    bad(std::string("has mode ") + mode + " (expected no group or other access, e.g. 0600)");
-  }
+  std::string message;
+  if (platform::check_secret_file(path, ::geteuid(), message)) fail(json_path, message);
 }
 
 Config parse_config(std::string_view text, const std::filesystem::path& file) {

@@ -23,6 +23,8 @@
 
 #include "cloud/graph_error.h"
 #include "jwt_util.h"
+#include "platform/error.h"
+#include "platform/files.h"
 
 namespace edgeid::cloud {
 
@@ -59,24 +61,10 @@ std::error_code read_secret_file(const std::string& path, platform::Secret& out,
     detail = path + ": " + std::generic_category().message(errno);
     return graph_errc::unreadable_file;
   }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (const auto ec = platform::check_secret_fd(fd, path, ::geteuid(), detail)) {
     ::close(fd);
-    detail = path + ": not a regular file";
-    return graph_errc::unreadable_file;
-  }
-  if (st.st_uid != ::geteuid() && st.st_uid != 0) {
-    ::close(fd);
-    detail = path + ": owned by uid " + std::to_string(st.st_uid) +
-             ", must be owned by the current user or root";
-    return graph_errc::insecure_secret_file;
-  }
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    ::close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    detail = path + ": mode " + mode + " gives group/others access; chmod 600 it";
-    return graph_errc::insecure_secret_file;
+    return ec == platform::errc::permission_denied ? graph_errc::insecure_secret_file
+                                                   : graph_errc::unreadable_file;
   }
   std::string text;
   std::array<char, 4096> buf{};

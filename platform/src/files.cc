@@ -76,14 +76,10 @@ std::error_code write_file_atomically(const std::string& path, std::string_view 
   return ec;
 }
 
-std::error_code check_secret_file(const std::string& path, uid_t owner, std::string& message) {
-  message.clear();
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    const std::error_code ec = last_os_error();
-    message = "secret file " + path + ": " + ec.message();
-    return ec;
-  }
+namespace {
+
+std::error_code check_secret_stat(const struct stat& st, const std::string& path, uid_t owner,
+                                  std::string& message) {
   if (!S_ISREG(st.st_mode)) {
     message = "secret file " + path + " is not a regular file";
     return errc::permission_denied;
@@ -99,6 +95,31 @@ std::error_code check_secret_file(const std::string& path, uid_t owner, std::str
     return errc::permission_denied;
   }
   return {};
+}
+
+}  // namespace
+
+std::error_code check_secret_file(const std::string& path, uid_t owner, std::string& message) {
+  message.clear();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const std::error_code ec = last_os_error();
+    message = "secret file " + path + ": " + ec.message();
+    return ec;
+  }
+  return check_secret_stat(st, path, owner, message);
+}
+
+std::error_code check_secret_fd(int fd, const std::string& path, uid_t owner,
+                                std::string& message) {
+  message.clear();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const std::error_code ec = last_os_error();
+    message = "secret file " + path + ": " + ec.message();
+    return ec;
+  }
+  return check_secret_stat(st, path, owner, message);
 }
 
 }  // namespace edgeid::platform

@@ -32,7 +32,7 @@ TEST_CASE("secret file: 0600 accepted, group/world access refused with a clear e
     ::chmod(path.c_str(), mode);
     CHECK(read_secret_file(path, secret, detail) == graph_errc::insecure_secret_file);
     CHECK(detail.find(path) != std::string::npos);
-    CHECK(detail.find("chmod 600") != std::string::npos);
+    CHECK(detail.find("chmod 0600") != std::string::npos);
     CHECK(detail.find("s3cr3t") == std::string::npos);
   }
   ::unlink(path.c_str());

@@ -26,4 +26,8 @@ std::error_code write_file_atomically(const std::string& path, std::string_view 
 /// "secret file /etc/edgeid/secret is readable by group or others (mode 0644); chmod 0600 it".
 std::error_code check_secret_file(const std::string& path, uid_t owner, std::string& message);
 
+/// The same check on a descriptor already open for reading (fstat), so that what is checked is
+/// what is read; @p path only names the file in @p message.
+std::error_code check_secret_fd(int fd, const std::string& path, uid_t owner, std::string& message);
+
 }  // namespace edgeid::platform
