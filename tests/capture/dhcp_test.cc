@@ -10,32 +10,15 @@ namespace {
 
 using namespace test;
 
-struct Fixture {
-  std::unique_ptr<FrameFacts> out = std::make_unique<FrameFacts>();
-  DecodeCounters counters;
-  L3Context ctx;
+struct Fixture : PayloadDecoder {
   Fixture() {
     ctx.eth_src = kHost;
     ctx.has_eth_src = true;
     ctx.eth_dst = kOther;
     ctx.has_eth_dst = true;
   }
-  Frame last;  // facts are views into the decoded bytes: keep them alive
-  FrameFacts& v4(const Frame& payload) {
-    last = payload;
-    out->reset();
-    decode_dhcpv4(last, ctx, *out, counters);
-    return *out;
-  }
-  FrameFacts& v6(const Frame& payload) {
-    last = payload;
-    out->reset();
-    decode_dhcpv6(last, ctx, *out, counters);
-    return *out;
-  }
-  std::uint64_t malformed(Decoder d) const {
-    return counters.malformed[static_cast<std::size_t>(d)];
-  }
+  FrameFacts& v4(const Frame& payload) { return run(decode_dhcpv4, payload); }
+  FrameFacts& v6(const Frame& payload) { return run(decode_dhcpv6, payload); }
 };
 
 Frame opt(int code, std::string_view value) {

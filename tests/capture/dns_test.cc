@@ -10,31 +10,14 @@ namespace {
 
 using namespace test;
 
-struct Fixture {
-  std::unique_ptr<FrameFacts> out = std::make_unique<FrameFacts>();
-  DecodeCounters counters;
-  L3Context ctx;
+struct Fixture : PayloadDecoder {
   Fixture() {
     ctx.eth_src = kHost;
     ctx.has_eth_src = true;
     ctx.ip_src = {10, 0, 0, 2};
   }
-  Frame last;  // facts are views into the decoded bytes: keep them alive
-  FrameFacts& mdns(const Frame& m) {
-    last = m;
-    out->reset();
-    decode_mdns(last, ctx, *out, counters);
-    return *out;
-  }
-  FrameFacts& nbns(const Frame& m) {
-    last = m;
-    out->reset();
-    decode_nbns(last, ctx, *out, counters);
-    return *out;
-  }
-  std::uint64_t malformed(Decoder d) const {
-    return counters.malformed[static_cast<std::size_t>(d)];
-  }
+  FrameFacts& mdns(const Frame& m) { return run(decode_mdns, m); }
+  FrameFacts& nbns(const Frame& m) { return run(decode_nbns, m); }
 };
 
 Frame header(unsigned flags, unsigned qd, unsigned an, unsigned ns, unsigned ar) {

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -148,5 +150,25 @@ inline std::vector<Fact> facts_of(const FrameFacts& f, FactKind kind, const MacA
 inline std::string text_of(const Fact& f) {
   return std::string(f.text_view());
 }
+
+/// Runs one payload decoder (DHCP, DNS, ...) on a copy of the bytes it is given and keeps that
+/// copy alive: facts are views into the decoded bytes.
+struct PayloadDecoder {
+  std::unique_ptr<FrameFacts> out = std::make_unique<FrameFacts>();
+  DecodeCounters counters;
+  L3Context ctx;
+  Frame last;
+  using Fn = void (*)(std::span<const std::uint8_t>, const L3Context&, FrameFacts&,
+                      DecodeCounters&) noexcept;
+  FrameFacts& run(Fn decode, const Frame& payload) {
+    last = payload;
+    out->reset();
+    decode(last, ctx, *out, counters);
+    return *out;
+  }
+  std::uint64_t malformed(Decoder d) const {
+    return counters.malformed[static_cast<std::size_t>(d)];
+  }
+};
 
 }  // namespace edgeid::capture::test
