@@ -1,19 +1,17 @@
 // `edgeid identities`: one identity sync (Graph, or an offline file) printed as text or NDJSON
 // (DESIGN.md §10 `identity` object plus entra_object_id and azure_ad_device_id).
-// Until the config file lands (agent issue), the source is given on the command line.
+// The source is the config file's identity section (--config), or given on the command line.
 
-#include <optional>
 #include <string>
+#include <vector>
 
-#include <boost/asio/io_context.hpp>
-
+#include "agent/config.h"
 #include "args.h"
-#include "cloud/graph_client.h"
-#include "cloud/graph_error.h"
 #include "cloud/identity_source.h"
 #include "cloud/oauth.h"
 #include "commands.h"
 #include "device_json.h"
+#include "graph_stack.h"
 #include "platform/log.h"
 #include "platform/time.h"
 
@@ -80,103 +78,89 @@ void print(const CommandArgs& a, const std::vector<cloud::Identity>& ids, bool j
 
 int run_identities(const CommandArgs& a) {
   ArgReader r(a.args);
-  std::string graph_url, authority_url, tenant, client_id, secret_file, ca_file, file, cloud_name;
+  std::string config_file, file, cloud_name;
+  GraphConfig g;
   bool json = false;
   while (!r.done()) {
     const std::string_view arg = r.next();
     if (arg == "--json") {
       json = true;
+    } else if (arg == "--config") {
+      config_file = r.value_of(arg);
     } else if (arg == "--graph-url") {
-      graph_url = r.value_of(arg);
+      g.graph_url = r.value_of(arg);
     } else if (arg == "--authority-url") {
-      authority_url = r.value_of(arg);
+      g.authority_url = r.value_of(arg);
     } else if (arg == "--cloud") {
       cloud_name = r.value_of(arg);
     } else if (arg == "--tenant") {
-      tenant = r.value_of(arg);
+      g.tenant_id = r.value_of(arg);
     } else if (arg == "--client-id") {
-      client_id = r.value_of(arg);
+      g.client_id = r.value_of(arg);
     } else if (arg == "--client-secret-file") {
-      secret_file = r.value_of(arg);
+      g.client_secret_file = r.value_of(arg);
     } else if (arg == "--ca-file") {
-      ca_file = r.value_of(arg);
+      g.ca_file = r.value_of(arg);
     } else if (arg == "--file") {
       file = r.value_of(arg);
     } else {
       ArgReader::unknown(arg);
     }
   }
-  if (!file.empty()) {
-    cloud::SourceResult result;
-    std::string detail;
-    if (auto ec = cloud::load_identity_file(file, result, detail)) {
-      a.err << "edgeid identities: " << detail << '\n';
+  try {
+    if (!config_file.empty()) {
+      const Config c = load_config(config_file);
+      if (c.identity.source == "none") {
+        throw ConfigError(config_file + ": identity.source is \"none\": nothing to sync");
+      }
+      if (c.identity.source == "file") {
+        file = c.identity.file.path;
+      } else {
+        g = c.identity.graph;
+      }
+    }
+    if (!file.empty()) {
+      cloud::SourceResult result;
+      std::string detail;
+      if (auto ec = cloud::load_identity_file(file, result, detail)) {
+        a.err << "edgeid identities: " << detail << '\n';
+        return 1;
+      }
+      print(a, result.identities, json);
+      return 0;
+    }
+    if (!cloud_name.empty()) {
+      auto kind = cloud::parse_cloud(cloud_name);
+      if (!kind) throw UsageError("--cloud must be global, usgov, dod, china or custom");
+      if (auto ep = cloud::cloud_endpoints(*kind)) {
+        if (g.graph_url.empty()) g.graph_url = ep->graph_url;
+        if (g.authority_url.empty()) g.authority_url = ep->authority_url;
+      }
+    }
+    if (g.graph_url.empty() || g.authority_url.empty() || g.tenant_id.empty() ||
+        g.client_id.empty() || (g.client_secret_file.empty() && g.certificate_file.empty())) {
+      throw UsageError(
+          "needs --config FILE, --file PATH, or --graph-url, --authority-url (or --cloud), "
+          "--tenant, --client-id and --client-secret-file");
+    }
+    platform::StderrSink sink;
+    platform::Logger log(sink, "cloud", platform::LogLevel::warning);
+    std::vector<cloud::Identity> identities;
+    const auto outcome = sync_once(g, log, identities);
+    if (outcome.ec) {
+      a.err << "edgeid identities: " << outcome.detail << '\n';
       return 1;
     }
-    print(a, result.identities, json);
-    return 0;
-  }
-  if (!cloud_name.empty()) {
-    auto kind = cloud::parse_cloud(cloud_name);
-    if (!kind) throw UsageError("--cloud must be global, usgov, dod, china or custom");
-    if (auto ep = cloud::cloud_endpoints(*kind)) {
-      if (graph_url.empty()) graph_url = ep->graph_url;
-      if (authority_url.empty()) authority_url = ep->authority_url;
+    print(a, identities, json);
+    if (outcome.report.intune_incomplete) {
+      a.err << "edgeid identities: warning: Graph announced " << *outcome.report.expected_count
+            << " Intune devices, " << outcome.report.intune_devices << " arrived\n";
     }
-  }
-  if (graph_url.empty() || authority_url.empty() || tenant.empty() || client_id.empty() ||
-      secret_file.empty()) {
-    throw UsageError(
-        "needs --file PATH, or --graph-url, --authority-url (or --cloud), --tenant, --client-id "
-        "and --client-secret-file");
-  }
-  platform::Secret secret;
-  std::string detail;
-  if (auto ec = cloud::read_secret_file(secret_file, secret, detail)) {
-    a.err << "edgeid identities: " << detail << '\n';
+    return 0;
+  } catch (const ConfigError& e) {
+    a.err << "edgeid identities: " << e.what() << '\n';
     return 2;
   }
-  boost::asio::io_context io;
-  cloud::TlsOptions tls_options;
-  if (!ca_file.empty()) tls_options.ca_file = ca_file;
-  std::error_code ec;
-  auto tls = cloud::TlsContext::create(tls_options, ec);
-  if (!tls) {
-    a.err << "edgeid identities: CA file: " << ec.message() << '\n';
-    return 2;
-  }
-  platform::StderrSink sink;
-  platform::Logger log(sink, "cloud", platform::LogLevel::warning);
-  platform::SystemClock clock;
-  cloud::HttpClient http(io, tls, cloud::HttpClientOptions{});
-  cloud::OAuthOptions oauth;
-  oauth.authority_url = authority_url;
-  oauth.graph_url = graph_url;
-  oauth.tenant = tenant;
-  oauth.client_id = client_id;
-  oauth.client_secret = std::move(secret);
-  cloud::TokenProvider tokens(http, clock, log.child("oauth"), std::move(oauth));
-  cloud::AsioScheduler scheduler(io);
-  cloud::MemorySyncStateStore state;
-  cloud::GraphOptions options;
-  options.graph_url = graph_url;
-  cloud::GraphClient graph(http, tokens, scheduler, clock, state, log.child("graph"), options);
-  std::optional<cloud::SyncOutcome> outcome;
-  graph.async_sync_all([&](cloud::SyncOutcome o) { outcome = std::move(o); });
-  while (!outcome && io.run_one() > 0) {
-  }
-  http.close();
-  io.run();
-  if (!outcome || outcome->ec) {
-    a.err << "edgeid identities: " << (outcome ? outcome->detail : "sync did not finish") << '\n';
-    return 1;
-  }
-  print(a, graph.identities(), json);
-  if (outcome->report.intune_incomplete) {
-    a.err << "edgeid identities: warning: Graph announced " << *outcome->report.expected_count
-          << " Intune devices, " << outcome->report.intune_devices << " arrived\n";
-  }
-  return 0;
 }
 
 }  // namespace edgeid::agent
