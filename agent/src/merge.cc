@@ -170,44 +170,59 @@ store::DeviceRecord observed_record(const capture::DeviceRecord& d) {
 }
 
 MergeResult merge(const MergeState& state, MergeInput input, const MergeOptions& options) {
-  MergeResult result;
-  MergeState& next = result.next;
+  MergeState next = state;
+  MergeResult result = merge_into(next, std::move(input), options);
+  result.next = std::move(next);
+  return result;
+}
 
-  // Identities: the new complete set, or the current one.
+MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& options) {
+  MergeResult result;
+
+  // Identities: the new complete set, or the current one. changed_ids: added or modified.
+  std::set<Guid> changed_ids;
   if (input.identities) {
+    std::map<Guid, store::IdentityRecord> incoming;
     for (auto& id : *input.identities) {
       const Guid key = identity_key(id);
       if (key.is_nil()) continue;
-      next.identities.insert_or_assign(key, std::move(id));
+      incoming.insert_or_assign(key, std::move(id));
     }
-    for (const auto& [key, id] : state.identities) {
-      if (!next.identities.contains(key)) result.batch.removed_identities.push_back(key);
+    for (const auto& [key, id] : s.identities) {
+      if (!incoming.contains(key)) result.batch.removed_identities.push_back(key);
     }
-    for (const auto& [key, id] : next.identities) {
-      const auto old = state.identities.find(key);
-      if (old == state.identities.end() || !(old->second == id)) {
+    for (const auto& [key, id] : incoming) {
+      const auto old = s.identities.find(key);
+      if (old == s.identities.end() || !(old->second == id)) {
+        changed_ids.insert(key);
         result.batch.identities.push_back(id);
       }
     }
-  } else {
-    next.identities = state.identities;
+    s.identities = std::move(incoming);
   }
 
-  // Devices: the state's, with this round's observations replacing their observed part.
-  next.devices = state.devices;
+  // Devices: this round's observations replace their observed part. `before` keeps what the
+  // observed devices were (nullopt: new), to version them; the others are compared in place.
+  std::unordered_map<MacAddress, std::optional<store::DeviceRecord>> before;
   for (auto& o : input.observed) {
-    auto [it, inserted] = next.devices.try_emplace(o.mac, o);
-    if (!inserted) {
-      store::DeviceRecord merged = std::move(o);
-      merged.first_seen = std::min(merged.first_seen, it->second.first_seen);
-      it->second = std::move(merged);
+    const auto it = s.devices.find(o.mac);
+    if (it == s.devices.end()) {
+      before.try_emplace(o.mac);
+      const MacAddress mac = o.mac;
+      s.devices.emplace(mac, std::move(o));
+      continue;
     }
+    before.try_emplace(o.mac, it->second);
+    store::DeviceRecord merged = std::move(o);
+    merged.first_seen = std::min(merged.first_seen, it->second.first_seen);
+    merged.version = it->second.version;
+    it->second = std::move(merged);
   }
 
   // Indexes of the identities: by MAC (Intune only: Entra has no MACs), by name.
   std::unordered_map<MacAddress, std::vector<const store::IdentityRecord*>> by_mac;
   std::unordered_map<std::string, std::vector<const store::IdentityRecord*>> by_name;
-  for (const auto& [key, id] : next.identities) {
+  for (const auto& [key, id] : s.identities) {
     if (!id.wifi_mac.is_zero()) by_mac[id.wifi_mac].push_back(&id);
     if (!id.ethernet_mac.is_zero() && id.ethernet_mac != id.wifi_mac) {
       by_mac[id.ethernet_mac].push_back(&id);
@@ -215,29 +230,26 @@ MergeResult merge(const MergeState& state, MergeInput input, const MergeOptions&
     if (!id.device_name.empty()) by_name[name_key(id.device_name)].push_back(&id);
   }
   std::unordered_map<std::string, std::size_t> device_names;
-  for (const auto& [mac, d] : next.devices) {
+  for (const auto& [mac, d] : s.devices) {
     if (dhcp_name(d)) ++device_names[name_key(d.hostname)];
   }
 
   std::set<Guid> referenced;
-  for (auto& [mac, d] : next.devices) {
-    d.intune_id = Guid();
-    d.entra_device_id = Guid();
-    d.conflicts.clear();
-    d.match_by = static_cast<std::uint8_t>(MatchBy::none);
-    d.match_confidence_permille = 0;
-    d.state = static_cast<std::uint8_t>(RecordState::unmanaged);
+  for (auto& [mac, d] : s.devices) {
+    // This round's merge fields, computed apart so that an unchanged record is not copied.
+    store::DeviceRecord m;
+    m.state = static_cast<std::uint8_t>(RecordState::unmanaged);
     const store::IdentityRecord* winner = nullptr;
-    if (const auto m = by_mac.find(mac); m != by_mac.end()) {
-      auto candidates = m->second;
+    if (const auto found = by_mac.find(mac); found != by_mac.end()) {
+      auto candidates = found->second;
       std::sort(candidates.begin(), candidates.end(),
                 [](const auto* a, const auto* b) { return fresher(*a, *b); });
       winner = candidates.front();
-      d.match_by = static_cast<std::uint8_t>(winner->wifi_mac == mac ? MatchBy::wifi_mac
+      m.match_by = static_cast<std::uint8_t>(winner->wifi_mac == mac ? MatchBy::wifi_mac
                                                                      : MatchBy::ethernet_mac);
-      d.match_confidence_permille = kMacConfidence;
+      m.match_confidence_permille = kMacConfidence;
       for (std::size_t i = 1; i < candidates.size(); ++i) {
-        d.conflicts.push_back(identity_key(*candidates[i]));
+        m.conflicts.push_back(identity_key(*candidates[i]));
         referenced.insert(identity_key(*candidates[i]));
       }
     } else if (dhcp_name(d)) {
@@ -245,38 +257,41 @@ MergeResult merge(const MergeState& state, MergeInput input, const MergeOptions&
       const auto n = by_name.find(key);
       if (n != by_name.end() && n->second.size() == 1 && device_names[key] == 1) {
         winner = n->second.front();
-        d.match_by = static_cast<std::uint8_t>(MatchBy::hostname);
-        d.match_confidence_permille = kHostnameConfidence;
+        m.match_by = static_cast<std::uint8_t>(MatchBy::hostname);
+        m.match_confidence_permille = kHostnameConfidence;
       }
     }
     if (winner != nullptr) {
-      d.state = static_cast<std::uint8_t>(RecordState::managed);
-      d.intune_id = identity_key(*winner);
-      d.entra_device_id = winner->entra_device_id;
-      referenced.insert(d.intune_id);
+      m.state = static_cast<std::uint8_t>(RecordState::managed);
+      m.intune_id = identity_key(*winner);
+      m.entra_device_id = winner->entra_device_id;
+      referenced.insert(m.intune_id);
       ++result.managed;
     } else {
       ++result.unmanaged;
     }
 
     // Versioning: compare with what was stored, the version aside.
-    const auto old = state.devices.find(mac);
-    const store::IdentityRecord* identity = winner;
-    bool identity_changed = false;
-    if (!d.intune_id.is_nil()) {
-      const auto before = state.identities.find(d.intune_id);
-      identity_changed = before == state.identities.end() || !(before->second == *identity);
-    }
+    const bool identity_changed = !m.intune_id.is_nil() && changed_ids.contains(m.intune_id);
+    const auto observed = before.find(mac);
+    const bool is_new = observed != before.end() && !observed->second;
+    const store::DeviceRecord& old =
+        observed != before.end() && observed->second ? *observed->second : d;
     bool changed = true;
-    bool important = d.state == static_cast<std::uint8_t>(RecordState::managed);
-    if (old != state.devices.end()) {
-      d.version = old->second.version;
-      important = !same_merge(old->second, d) || identity_changed;
-      changed = important || !(old->second == d);
-    } else {
-      d.version = 0;
+    bool important = m.state == static_cast<std::uint8_t>(RecordState::managed);
+    if (!is_new) {
+      important = !same_merge(old, m) || identity_changed;
+      changed = important || &old != &d;
     }
+    d.state = m.state;
+    d.intune_id = m.intune_id;
+    d.entra_device_id = m.entra_device_id;
+    d.match_by = m.match_by;
+    d.match_confidence_permille = m.match_confidence_permille;
+    d.conflicts = std::move(m.conflicts);
+    if (changed && !important && !is_new) changed = !(old == d);
     if (!changed) continue;
+    if (is_new) d.version = 0;
     ++d.version;
     ++result.changed_records;
     result.batch.devices.push_back(d);
@@ -286,19 +301,16 @@ MergeResult merge(const MergeState& state, MergeInput input, const MergeOptions&
     item.entity = mac_entity(mac);
     item.entity_version = d.version;
     item.created = options.now;
-    item.payload = device_record_json(d, identity, options.sensor_id);
+    item.payload = device_record_json(d, winner, options.sensor_id);
     result.batch.outbox.push_back(std::move(item));
   }
 
   // identity_only records: Intune-backed identities nothing on the wire matched.
-  next.identity_only = state.identity_only;
-  for (const auto& [key, id] : next.identities) {
+  for (const auto& [key, id] : s.identities) {
     if (is_entra_only(id) || referenced.contains(key)) continue;
     ++result.identity_only;
-    auto& io = next.identity_only[key];
-    const auto before = state.identities.find(key);
-    const bool identity_changed = before == state.identities.end() || !(before->second == id);
-    if (io.active && !identity_changed) continue;
+    auto& io = s.identity_only[key];
+    if (io.active && !changed_ids.contains(key)) continue;
     io.active = true;
     ++io.version;
     ++result.changed_records;
@@ -313,10 +325,10 @@ MergeResult merge(const MergeState& state, MergeInput input, const MergeOptions&
     result.batch.cache.emplace_back(identity_only_cache_key(key), encode_identity_only(io));
   }
   // identity_only records that went away: seen on the wire now, or deleted from the tenant.
-  for (auto& [key, io] : next.identity_only) {
+  for (auto& [key, io] : s.identity_only) {
     if (!io.active) continue;
-    const auto id = next.identities.find(key);
-    if (id != next.identities.end() && !referenced.contains(key)) continue;
+    const auto id = s.identities.find(key);
+    if (id != s.identities.end() && !referenced.contains(key)) continue;
     io.active = false;
     ++io.version;
     ++result.changed_records;

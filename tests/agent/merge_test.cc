@@ -322,3 +322,35 @@ TEST_CASE("merge: the identity_only cache codec round-trips and rejects junk") {
   CHECK_FALSE(decode_identity_only("1 2"));
   CHECK_FALSE(decode_identity_only("12"));
 }
+
+TEST_CASE("merge: merge_into changes the state in place exactly as merge() computes it") {
+  const std::vector<IdentityRecord> ids{identity(1, "PC1", "00:11:22:33:44:55"),
+                                        identity(2, "laptop-2"), identity(3, "idle")};
+  MergeState in_place;
+  MergeState copied;
+  const auto opts = MergeOptions{"s1", Timestamp::from_unix_seconds(9000)};
+  std::vector<std::pair<std::vector<DeviceRecord>, std::optional<std::vector<IdentityRecord>>>>
+      rounds{{{device("00:11:22:33:44:55"), device("02:00:00:00:00:01", "LAPTOP-2")}, ids},
+             {{device("00:11:22:33:44:66")}, std::nullopt},
+             {{device("02:00:00:00:00:02", "laptop-2")}, std::nullopt},  // name no longer unique
+             {{}, std::vector<IdentityRecord>{ids[0]}}};
+  for (auto& [devices, identities] : rounds) {
+    MergeInput a{devices, identities};
+    MergeInput b{devices, identities};
+    const auto expected = merge(copied, std::move(a), opts);
+    const auto got = merge_into(in_place, std::move(b), opts);
+    copied = expected.next;
+    CHECK(got.next.devices.empty());
+    CHECK(in_place.devices == copied.devices);
+    CHECK(in_place.identities == copied.identities);
+    CHECK(in_place.identity_only == copied.identity_only);
+    CHECK(got.changed_records == expected.changed_records);
+    REQUIRE(got.batch.outbox.size() == expected.batch.outbox.size());
+    for (std::size_t i = 0; i < got.batch.outbox.size(); ++i) {
+      CHECK(got.batch.outbox[i].payload == expected.batch.outbox[i].payload);
+    }
+  }
+  // The third round broke the host-name match of the first laptop: it is unmanaged now.
+  CHECK(in_place.devices.at(mac("02:00:00:00:00:01")).state ==
+        static_cast<std::uint8_t>(RecordState::unmanaged));
+}

@@ -108,6 +108,10 @@ struct MergeResult {
 
 /// One round of correlation. Deterministic: the same state and input give the same result.
 MergeResult merge(const MergeState& state, MergeInput input, const MergeOptions& options);
+/// The same round in place: @p state becomes the next state (the result's `next` stays empty).
+/// What the daemon uses: no copy of the whole inventory per round. If the batch then fails to
+/// commit, the state is ahead of the store; the caller keeps the batch and commits it later.
+MergeResult merge_into(MergeState& state, MergeInput input, const MergeOptions& options);
 
 /// The cache key holding an identity_only record's version ("identity_only/<guid>") and its
 /// value codec, used by the store adapter.
