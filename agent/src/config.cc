@@ -53,6 +53,7 @@ struct Field {
 constexpr std::string_view kSources[] = {"graph", "file", "none"};
 constexpr std::string_view kClouds[] = {"global", "usgov", "dod", "china", "custom"};
 constexpr std::string_view kSinks[] = {"collector", "clickhouse", "none"};
+constexpr std::string_view kDurability[] = {"synced", "periodic"};
 
 // The sections. Defaults of a path-valued key that depends on the user (data_dir) or the host
 // (sensor_id) are "" here and filled in by finish().
@@ -72,6 +73,10 @@ const Field<StoreConfig> kStore[] = {
     {"data_dir", &StoreConfig::data_dir, kPath},
     {"flush_interval_s", &StoreConfig::flush_interval_s, kNone, {}, 5, 1, 3600},
     {"max_map_mib", &StoreConfig::max_map_mib, kNone, {}, 4096, 1, 1 << 20},
+    {"durability", &StoreConfig::durability, kNone, "synced", 0, 0, 0, kDurability},
+    {"sync_interval_s", &StoreConfig::sync_interval_s, kNone, {}, 30, 1, 3600},
+    {"activity_interval_s", &StoreConfig::activity_interval_s, kNone, {}, 300, 1, 86400},
+    {"retention_days", &StoreConfig::retention_days, kNone, {}, 30, 0, 3650},
 };
 const Field<IdentityConfig> kIdentity[] = {
     {"source", &IdentityConfig::source, kNone, "none", 0, 0, 0, kSources},
@@ -412,7 +417,11 @@ std::string config_to_json(const Config& c) {
       {"oui_dir", c.capture.oui_dir}};
   o["store"] = {{"data_dir", c.store.data_dir},
                 {"flush_interval_s", c.store.flush_interval_s},
-                {"max_map_mib", c.store.max_map_mib}};
+                {"max_map_mib", c.store.max_map_mib},
+                {"durability", c.store.durability},
+                {"sync_interval_s", c.store.sync_interval_s},
+                {"activity_interval_s", c.store.activity_interval_s},
+                {"retention_days", c.store.retention_days}};
   json::object identity{{"source", c.identity.source}};
   if (c.identity.source == "graph") {
     const auto& g = c.identity.graph;

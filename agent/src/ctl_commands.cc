@@ -7,6 +7,7 @@
 // fails, or `device` finds nothing, 2 for bad usage.
 
 #include <charconv>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,11 @@ void pad(std::ostream& out, std::string_view s, std::size_t to) {
 std::string scalar_text(const json::value& v) {
   if (v.is_string()) return printable(v.get_string());
   if (v.is_null()) return "-";
+  if (v.is_double()) {  // 0.6, not Boost.JSON's 6E-1
+    std::ostringstream out;
+    out << v.get_double();
+    return out.str();
+  }
   return json::serialize(v);
 }
 

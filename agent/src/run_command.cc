@@ -1,15 +1,9 @@
-// `edgeid run [--config FILE] [--data-dir DIR] --once`: the agent's main job done once — read the
-// configured capture files to their end, sync identities once, correlate, and write ONE store
-// Batch (records, identities, outbox, meta). The long-running daemon (schedules, signals, control
-// socket) is the next step; without --once this command says so.
-#include <fstream>
+// `edgeid run [--config FILE] [--data-dir DIR] [--once]`. Without --once: the daemon (daemon.h).
+// With --once: the agent's main job done once — read the configured capture files to their end,
+// sync identities once, correlate, and write ONE store Batch (records, identities, outbox, meta).
 #include <memory>
-#include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "agent/cli.h"
 #include "agent/config.h"
@@ -20,11 +14,10 @@
 #include "capture/device_table.h"
 #include "capture/oui_table.h"
 #include "capture/pcap_source.h"
-#include "cloud/graph_client.h"
 #include "cloud/identity_source.h"
-#include "cloud/oauth.h"
-#include "cloud/url.h"
 #include "commands.h"
+#include "daemon.h"
+#include "graph_stack.h"
 #include "platform/log.h"
 #include "platform/time.h"
 
@@ -118,66 +111,12 @@ std::vector<capture::DeviceRecord> read_captures(const Config& c, std::ostream& 
 }
 
 std::vector<cloud::Identity> sync_graph(const GraphConfig& g) {
-  platform::Secret secret;
-  std::string detail;
-  std::optional<cloud::ClientCertificate> certificate;
-  if (!g.client_secret_file.empty()) {
-    if (cloud::read_secret_file(g.client_secret_file, secret, detail)) throw ConfigError(detail);
-  } else {
-    cloud::ClientCertificate cert;
-    std::ifstream in(g.certificate_file);
-    if (!in) {
-      throw ConfigError("identity.graph.certificate_file: cannot read " + g.certificate_file);
-    }
-    std::ostringstream pem;
-    pem << in.rdbuf();
-    cert.certificate_pem = pem.str();
-    if (cloud::read_secret_file(g.certificate_key_file, cert.key_pem, detail)) {
-      throw ConfigError(detail);
-    }
-    certificate = std::move(cert);
-  }
-  boost::asio::io_context io;
-  cloud::TlsOptions tls_options;
-  if (!g.ca_file.empty()) tls_options.ca_file = g.ca_file;
-  std::error_code ec;
-  auto tls = cloud::TlsContext::create(tls_options, ec);
-  if (!tls) throw ConfigError("identity.graph.ca_file: " + ec.message());
   platform::StderrSink sink;
   platform::Logger log(sink, "cloud", platform::LogLevel::warning);
-  platform::SystemClock clock;
-  cloud::HttpClientOptions http_options;
-  if (!g.proxy.empty()) {
-    const auto url = cloud::Url::parse(g.proxy);
-    if (!url) throw ConfigError("identity.graph.proxy: expected a URL such as http://proxy:3128");
-    cloud::ProxyOptions proxy;
-    proxy.url = *url;
-    http_options.proxy = std::move(proxy);
-  }
-  cloud::HttpClient http(io, tls, std::move(http_options));
-  cloud::OAuthOptions oauth;
-  oauth.authority_url = g.authority_url;
-  oauth.graph_url = g.graph_url;
-  oauth.tenant = g.tenant_id;
-  oauth.client_id = g.client_id;
-  oauth.client_secret = std::move(secret);
-  oauth.certificate = std::move(certificate);
-  cloud::TokenProvider tokens(http, clock, log.child("oauth"), std::move(oauth));
-  cloud::AsioScheduler scheduler(io);
-  cloud::MemorySyncStateStore state;
-  cloud::GraphOptions options;
-  options.graph_url = g.graph_url;
-  cloud::GraphClient graph(http, tokens, scheduler, clock, state, log.child("graph"), options);
-  std::optional<cloud::SyncOutcome> outcome;
-  graph.async_sync_all([&](cloud::SyncOutcome o) { outcome = std::move(o); });
-  while (!outcome && io.run_one() > 0) {
-  }
-  http.close();
-  io.run();
-  if (!outcome || outcome->ec) {
-    throw RunError("identity sync: " + (outcome ? outcome->detail : "did not finish"));
-  }
-  return graph.identities();
+  std::vector<cloud::Identity> identities;
+  const auto outcome = sync_once(g, log, identities);
+  if (outcome.ec) throw RunError("identity sync: " + outcome.detail);
+  return identities;
 }
 
 std::vector<cloud::Identity> load_identities(const Config& c) {
@@ -240,9 +179,7 @@ int run_run(const CommandArgs& a) {
   try {
     Config c = o.config.empty() ? default_config() : load_config(o.config);
     if (!o.data_dir.empty()) c.store.data_dir = o.data_dir;
-    if (!o.once) {
-      throw UsageError("only --once is implemented so far (the long-running daemon is not)");
-    }
+    if (!o.once) return run_daemon(std::move(c), DaemonOptions{o.config}, a.err);
     return run_once(c, a.err);
   } catch (const ConfigError& e) {
     a.err << "edgeid run: " << e.what() << '\n';

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unordered_map>
 
 #include <lmdb.h>
@@ -596,8 +597,12 @@ std::error_code Store::stats(StoreStats& out) {
   ::mdb_env_stat(env_.handle(), &envst);
   out.map_size = info.me_mapsize;
   out.used_bytes = static_cast<std::uint64_t>(info.me_last_pgno + 1) * envst.ms_psize;
-  std::error_code fec;
-  out.file_bytes = std::filesystem::file_size(options_.environment.directory / "data.mdb", fec);
+  // fstat of the open descriptor: a path may no longer be reachable (privileges dropped).
+  mdb_filehandle_t fd = -1;
+  struct stat st {};
+  if (::mdb_env_get_fd(env_.handle(), &fd) == 0 && ::fstat(fd, &st) == 0) {
+    out.file_bytes = static_cast<std::uint64_t>(st.st_size);
+  }
   out.stale_readers_cleared = stale_readers_;
   return ec;
 }

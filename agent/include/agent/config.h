@@ -45,6 +45,15 @@ struct StoreConfig {
   std::string data_dir;  ///< default: /var/lib/edgeid as root, else ./edgeid-data
   std::int64_t flush_interval_s = 0;
   std::int64_t max_map_mib = 0;
+  /// synced: every flush is on disk when it returns (LMDB's default). periodic: flushes are
+  /// not fsynced (MDB_NOSYNC); the agent syncs every sync_interval_s, so a power loss (not a
+  /// crash of the agent) can lose at most that many seconds of changes. See docs/STORE.md.
+  std::string durability;
+  std::int64_t sync_interval_s = 0;
+  /// A device whose only change is activity (last_seen, packets, bytes) is written at most
+  /// this often; any other change is written at the next flush.
+  std::int64_t activity_interval_s = 0;
+  std::int64_t retention_days = 0;  ///< devices not seen for this long are removed; 0: never
 };
 
 struct GraphConfig {

@@ -1,0 +1,971 @@
+#include "daemon.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "agent/inventory.h"
+#include "agent/merge.h"
+#include "agent/record_json.h"
+#include "agent/version.h"
+#include "capture_worker.h"
+#include "cloud/identity_source.h"
+#include "control_context.h"
+#include "control_server.h"
+#include "device_json.h"
+#include "graph_stack.h"
+#include "platform/error.h"
+#include "platform/log.h"
+#include "platform/privileges.h"
+#include "platform/sd_notify.h"
+#include "platform/signals.h"
+#include "sync_state.h"
+
+namespace edgeid::agent {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using platform::kv;
+using platform::MacAddress;
+using platform::Timestamp;
+
+struct StartError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::chrono::seconds seconds(std::int64_t s) {
+  return std::chrono::seconds(s);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The first DNS label, lower case (how `device NAME` compares host names).
+std::string name_key(std::string_view name) {
+  return lower(name.substr(0, name.find('.')));
+}
+
+// What one identity sync (Intune or Entra, or a file reload) last did.
+struct SyncStatus {
+  std::optional<Timestamp> last_attempt;
+  std::optional<Timestamp> last_success;
+  std::optional<Timestamp> next;
+  bool ok = false;
+  std::string detail;
+  std::size_t failures = 0;
+};
+
+class Daemon final : public ControlContext {
+ public:
+  Daemon(Config config, DaemonOptions options, platform::Logger log)
+      : config_(std::move(config)), options_(std::move(options)), log_(log) {}
+
+  int run();
+
+  // ControlContext
+  json::object status() override;
+  json::object devices(const DeviceQuery& query) override;
+  std::optional<json::object> device(const std::string& key) override;
+  std::error_code sync_now(std::string& detail) override;
+  std::error_code flush_now(std::string& detail) override;
+  std::string metrics() override;
+  json::object config_redacted() override;
+
+ private:
+  void start();
+  void arm_signals();
+  void on_signal(int signo);
+  void reload();
+  void shutdown();
+  void schedule(asio::steady_timer& timer, std::chrono::seconds after, void (Daemon::*fn)());
+  void on_flush_timer();
+  void on_store_sync_timer();
+  void on_retention_timer();
+  void on_watchdog_timer();
+  void on_intune_timer();
+  void on_entra_timer();
+  void run_due_syncs();
+  void sync_done(bool intune, cloud::SyncOutcome outcome);
+  void load_identity_file();
+  void make_identity_source();
+  // Merges what capture and the identity side produced and commits it. everything: also the
+  // devices whose only change is activity (shutdown, `flush`).
+  std::error_code flush(bool everything, std::string& detail);
+  void apply_retention();
+  bool commit(store::Batch batch, std::string& detail);
+  void notify_status();
+  json::value record_value(const store::DeviceRecord& d) const;
+  json::value identity_only_value(const platform::Guid& key, std::uint64_t version) const;
+  const store::IdentityRecord* identity_of(const store::DeviceRecord& d) const;
+
+  Config config_;
+  DaemonOptions options_;
+  platform::Logger log_;
+  platform::SystemClock clock_;
+  Timestamp started_;
+  asio::io_context io_;
+
+  platform::SignalSet signals_;
+  std::unique_ptr<asio::posix::stream_descriptor> signal_fd_;
+
+  store::Store store_;
+  MergeState state_;
+  std::unique_ptr<StoreSyncState> sync_state_;
+  std::unique_ptr<CaptureWorker> capture_;
+  std::unique_ptr<GraphStack> graph_;
+  std::unique_ptr<ControlServer> control_;
+
+  // Observations not yet merged: activity-only changes wait up to activity_interval_s.
+  struct Deferred {
+    std::uint32_t changes = 0;
+    store::DeviceRecord record;
+  };
+  std::unordered_map<MacAddress, Deferred> deferred_;
+  std::optional<std::vector<store::IdentityRecord>> pending_identities_;
+  // Batches the store refused (full disk, I/O error): retried, in order, before anything new is
+  // merged, so nothing is lost and memory stays bounded (capture keeps one entry per MAC).
+  std::deque<store::Batch> unwritten_;
+
+  asio::steady_timer flush_timer_{io_};
+  asio::steady_timer store_sync_timer_{io_};
+  asio::steady_timer retention_timer_{io_};
+  asio::steady_timer watchdog_timer_{io_};
+  asio::steady_timer intune_timer_{io_};
+  asio::steady_timer entra_timer_{io_};
+  std::chrono::microseconds watchdog_interval_{0};
+
+  bool sync_running_ = false;
+  bool intune_due_ = false;
+  bool entra_due_ = false;
+  SyncStatus intune_status_;
+  SyncStatus entra_status_;
+  cloud::SyncReport last_intune_report_;
+  std::filesystem::file_time_type identity_file_mtime_{};
+  std::size_t identity_count_ = 0;
+
+  std::uint64_t flushes_ = 0;
+  std::uint64_t flush_errors_ = 0;
+  std::uint64_t records_written_ = 0;
+  std::uint64_t retention_removed_ = 0;
+  std::uint64_t reloads_ = 0;
+  std::uint64_t reload_failures_ = 0;
+  std::string last_flush_error_;
+  std::optional<Timestamp> last_flush_;
+  bool stopping_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Start-up and shutdown
+
+int Daemon::run() {
+  started_ = clock_.now();
+  start();
+  log_.info("started", kv("version", std::string(kVersion)), kv("sensor_id", config_.sensor_id),
+            kv("data_dir", config_.store.data_dir));
+  platform::sd_notify("READY=1\nSTATUS=running");
+  io_.run();
+  return 0;
+}
+
+void Daemon::start() {
+  // Before any thread exists, so that every thread inherits the blocked mask.
+  if (auto ec = signals_.open()) throw StartError("signals: " + ec.message());
+
+  const auto max_map = static_cast<std::size_t>(config_.store.max_map_mib) << 20;
+  auto so = store_options(config_.store.data_dir, false, max_map);
+  so.environment.no_sync = config_.store.durability == "periodic";
+  if (auto ec = store_.open(so)) {
+    throw StartError("store " + config_.store.data_dir + ": " + ec.message());
+  }
+  std::string detail;
+  if (auto ec = load_merge_state(store_, state_, detail)) throw StartError("store: " + detail);
+  if (!detail.empty()) log_.warning("store.warning", kv("detail", detail));
+  identity_count_ = state_.identities.size();
+  sync_state_ = std::make_unique<StoreSyncState>(store_, log_.child("sync"));
+
+  std::vector<std::string> interfaces = config_.capture.interfaces;
+  if (config_.capture.all_interfaces) interfaces = up_interfaces();
+  if (interfaces.empty() && config_.capture.pcap_files.empty()) {
+    log_.warning("capture.none", kv("detail", "no interface and no capture file: identities only"));
+  }
+  capture_ =
+      std::make_unique<CaptureWorker>(config_.capture, interfaces, clock_, log_.child("capture"));
+  try {
+    capture_->open();
+  } catch (const std::runtime_error& e) {
+    throw StartError(std::string("capture: ") + e.what());
+  }
+
+  make_identity_source();  // reads credentials: before privileges go
+
+  ControlServerOptions co;
+  co.socket_path = config_.control.socket;
+  co.group = config_.control.group;
+  co.admin_group = config_.control.admin_group;
+  if (::geteuid() != 0) {
+    // An unprivileged agent (tests, a developer's run) keeps its own group: only root may
+    // give a socket to another group, and the groups may not exist.
+    co.group.clear();
+    co.admin_group.clear();
+  }
+  control_ = std::make_unique<ControlServer>(io_, *this, co, log_.child("control"));
+  if (auto ec = control_->start()) {
+    std::string why = ec.message();
+    if (ec == platform::errc::not_found) {
+      why = "group \"" + co.group + "\" or \"" + co.admin_group +
+            "\" does not exist (create it, or set control.group and control.admin_group)";
+    }
+    throw StartError("control socket " + config_.control.socket + ": " + why);
+  }
+
+  if (::geteuid() == 0) {
+    if (auto ec = platform::drop_privileges(config_.user)) {
+      throw StartError("dropping privileges to user " + config_.user + ": " + ec.message());
+    }
+    log_.info("privileges.dropped", kv("user", config_.user));
+  } else if (auto ec = platform::drop_capabilities()) {
+    throw StartError("dropping capabilities: " + ec.message());
+  }
+
+  capture_->start();
+  arm_signals();
+
+  if (const char* usec = std::getenv("WATCHDOG_USEC")) {
+    const char* pid = std::getenv("WATCHDOG_PID");
+    const long long value = std::atoll(usec);
+    if (value > 0 && (pid == nullptr || std::atoll(pid) == static_cast<long long>(::getpid()))) {
+      watchdog_interval_ = std::chrono::microseconds(value / 2);
+      on_watchdog_timer();
+    }
+  }
+  schedule(flush_timer_, seconds(config_.store.flush_interval_s), &Daemon::on_flush_timer);
+  if (config_.store.durability == "periodic") {
+    schedule(store_sync_timer_, seconds(config_.store.sync_interval_s),
+             &Daemon::on_store_sync_timer);
+  }
+  if (config_.store.retention_days > 0) {
+    retention_timer_.expires_after(std::chrono::seconds(0));
+    retention_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) on_retention_timer();
+    });
+  }
+  intune_due_ = entra_due_ = config_.identity.source != "none";
+  asio::post(io_, [this] { run_due_syncs(); });
+}
+
+void Daemon::make_identity_source() {
+  graph_.reset();
+  if (config_.identity.source == "graph") {
+    graph_ = std::make_unique<GraphStack>(io_, config_.identity.graph, clock_, *sync_state_,
+                                          log_.child("cloud"));
+  }
+}
+
+void Daemon::arm_signals() {
+  if (!signal_fd_) {
+    const int fd = ::dup(signals_.fd());
+    if (fd < 0) throw StartError("signals: dup failed");
+    signal_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
+  }
+  signal_fd_->async_wait(asio::posix::stream_descriptor::wait_read,
+                         [this](boost::system::error_code ec) {
+                           if (ec) return;
+                           int signo = 0;
+                           while (!signals_.read(signo) && signo != 0) on_signal(signo);
+                           if (!stopping_) arm_signals();
+                         });
+}
+
+void Daemon::on_signal(int signo) {
+  if (signo == SIGHUP) {
+    reload();
+    return;
+  }
+  if (stopping_) return;
+  log_.info("stopping", kv("signal", signo == SIGINT ? "SIGINT" : "SIGTERM"));
+  shutdown();
+}
+
+void Daemon::shutdown() {
+  stopping_ = true;
+  platform::sd_notify("STOPPING=1");
+  capture_->stop();  // joins within one poll timeout, then publishes the rest
+  std::string detail;
+  if (auto ec = flush(true, detail)) log_.error("flush.final_failed", kv("detail", detail));
+  if (config_.store.durability == "periodic") {
+    if (auto ec = store_.sync()) log_.error("store.sync_failed", kv("error", ec.message()));
+  }
+  control_->stop();
+  if (graph_) graph_->close();
+  for (auto* t : {&flush_timer_, &store_sync_timer_, &retention_timer_, &watchdog_timer_,
+                  &intune_timer_, &entra_timer_}) {
+    t->cancel();
+  }
+  if (signal_fd_) signal_fd_->close();
+  io_.stop();
+  log_.info("stopped", kv("unwritten_batches", unwritten_.size()));
+}
+
+// SIGHUP: a new configuration is applied section by section; what needs the privileges the
+// agent no longer has (capture handles, control socket, store location, user) is kept and
+// named in the log. A configuration that does not load is rejected and the old one stays.
+void Daemon::reload() {
+  ++reloads_;
+  if (options_.config_file.empty()) {
+    log_.info("reload.skipped", kv("detail", "running on the embedded default"));
+    return;
+  }
+  platform::sd_notify("RELOADING=1");
+  Config next;
+  try {
+    next = load_config(options_.config_file);
+  } catch (const ConfigError& e) {
+    ++reload_failures_;
+    log_.error("reload.rejected", kv("error", e.what()));
+    platform::sd_notify("READY=1");
+    return;
+  }
+  // Sections compared in their JSON form (config_to_json is the one rendering of a Config).
+  const auto now_json = json::parse(config_to_json(config_)).as_object();
+  const auto next_json = json::parse(config_to_json(next)).as_object();
+  const auto differs = [&](std::string_view section) {
+    return now_json.at(section) != next_json.at(section);
+  };
+  const auto store_differs = [&](std::string_view key) {
+    return now_json.at("store").as_object().at(key) != next_json.at("store").as_object().at(key);
+  };
+  std::vector<std::string> kept;
+  for (const char* section : {"capture", "control", "user", "upstream"}) {
+    if (differs(section)) kept.emplace_back(section);
+  }
+  for (const char* key : {"data_dir", "max_map_mib", "durability"}) {
+    if (store_differs(key)) kept.push_back(std::string("store.") + key);
+  }
+  const bool identity_changed = differs("identity");
+  if (identity_changed) {
+    // Build the new source first: if its credentials cannot be read, nothing changes.
+    std::unique_ptr<GraphStack> stack;
+    try {
+      if (next.identity.source == "graph") {
+        stack = std::make_unique<GraphStack>(io_, next.identity.graph, clock_, *sync_state_,
+                                             log_.child("cloud"));
+      }
+    } catch (const ConfigError& e) {
+      ++reload_failures_;
+      log_.error("reload.rejected", kv("error", e.what()));
+      platform::sd_notify("READY=1");
+      return;
+    }
+    if (graph_) graph_->close();
+    graph_ = std::move(stack);
+    sync_running_ = false;  // the old client's callbacks are dropped with it
+    config_.identity = next.identity;
+    intune_timer_.cancel();
+    entra_timer_.cancel();
+    intune_status_ = {};
+    entra_status_ = {};
+    identity_file_mtime_ = {};
+    intune_due_ = entra_due_ = config_.identity.source != "none";
+    if (config_.identity.source == "none") pending_identities_.emplace();  // forget them
+    asio::post(io_, [this] { run_due_syncs(); });
+  }
+  config_.sensor_id = next.sensor_id;
+  const bool flush_changed = config_.store.flush_interval_s != next.store.flush_interval_s;
+  config_.store.flush_interval_s = next.store.flush_interval_s;
+  config_.store.activity_interval_s = next.store.activity_interval_s;
+  config_.store.retention_days = next.store.retention_days;
+  config_.store.sync_interval_s = next.store.sync_interval_s;
+  if (flush_changed) {
+    schedule(flush_timer_, seconds(config_.store.flush_interval_s), &Daemon::on_flush_timer);
+  }
+  std::string kept_text;
+  for (const auto& k : kept) kept_text += (kept_text.empty() ? "" : ", ") + k;
+  log_.info("reloaded", kv("identity_changed", identity_changed),
+            kv("needs_restart", kept_text.empty() ? std::string("nothing") : kept_text));
+  platform::sd_notify("READY=1");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers
+
+void Daemon::schedule(asio::steady_timer& timer, std::chrono::seconds after, void (Daemon::*fn)()) {
+  timer.expires_after(after);
+  timer.async_wait([this, fn](boost::system::error_code ec) {
+    if (!ec && !stopping_) (this->*fn)();
+  });
+}
+
+void Daemon::on_flush_timer() {
+  std::string detail;
+  flush(false, detail);
+  schedule(flush_timer_, seconds(config_.store.flush_interval_s), &Daemon::on_flush_timer);
+}
+
+void Daemon::on_store_sync_timer() {
+  if (auto ec = store_.sync()) log_.error("store.sync_failed", kv("error", ec.message()));
+  schedule(store_sync_timer_, seconds(config_.store.sync_interval_s), &Daemon::on_store_sync_timer);
+}
+
+void Daemon::on_retention_timer() {
+  apply_retention();
+  schedule(retention_timer_, std::chrono::hours(1), &Daemon::on_retention_timer);
+}
+
+void Daemon::on_watchdog_timer() {
+  platform::sd_notify("WATCHDOG=1");
+  watchdog_timer_.expires_after(watchdog_interval_);
+  watchdog_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !stopping_) on_watchdog_timer();
+  });
+}
+
+void Daemon::on_intune_timer() {
+  intune_due_ = true;
+  run_due_syncs();
+}
+
+void Daemon::on_entra_timer() {
+  entra_due_ = true;
+  run_due_syncs();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity syncs: one at a time (the Graph client's rule); Intune first when both are due.
+
+void Daemon::run_due_syncs() {
+  if (sync_running_ || stopping_) return;
+  if (config_.identity.source == "file") {
+    if (intune_due_ || entra_due_) {
+      intune_due_ = entra_due_ = false;
+      load_identity_file();
+      intune_status_.next = clock_.now() + seconds(config_.identity.graph.intune_interval_s);
+      schedule(intune_timer_, seconds(config_.identity.graph.intune_interval_s),
+               &Daemon::on_intune_timer);
+    }
+    return;
+  }
+  if (!graph_) return;
+  const bool intune = intune_due_;
+  if (!intune && !entra_due_) return;
+  (intune ? intune_due_ : entra_due_) = false;
+  sync_running_ = true;
+  auto& status = intune ? intune_status_ : entra_status_;
+  status.last_attempt = clock_.now();
+  status.next.reset();
+  auto done = [this, intune](cloud::SyncOutcome o) { sync_done(intune, std::move(o)); };
+  if (intune) {
+    graph_->graph().async_sync_intune(std::move(done));
+  } else {
+    graph_->graph().async_sync_entra(std::move(done));
+  }
+}
+
+void Daemon::sync_done(bool intune, cloud::SyncOutcome outcome) {
+  sync_running_ = false;
+  auto& status = intune ? intune_status_ : entra_status_;
+  const char* what = intune ? "intune" : "entra";
+  std::chrono::seconds next(intune ? config_.identity.graph.intune_interval_s
+                                   : config_.identity.graph.entra_interval_s);
+  if (outcome.ec) {
+    status.ok = false;
+    status.detail = outcome.detail;
+    ++status.failures;
+    // Sooner than the interval, but not hammering: a minute, or the interval if shorter.
+    next = std::min(next, std::chrono::seconds(60));
+    log_.error("sync.failed", kv("source", what), kv("detail", outcome.detail));
+  } else {
+    status.ok = true;
+    status.detail.clear();
+    status.last_success = clock_.now();
+    if (intune) last_intune_report_ = outcome.report;
+    std::vector<store::IdentityRecord> records;
+    for (const auto& id : graph_->graph().identities()) {
+      records.push_back(to_identity_record(id));
+    }
+    identity_count_ = records.size();
+    pending_identities_ = std::move(records);
+    log_.info("sync.done", kv("source", what), kv("intune_devices", outcome.report.intune_devices),
+              kv("entra_devices", outcome.report.entra_devices),
+              kv("requests", outcome.report.requests), kv("retries", outcome.report.retries));
+    std::string detail;
+    flush(false, detail);
+  }
+  status.next = clock_.now() + next;
+  schedule(intune ? intune_timer_ : entra_timer_, next,
+           intune ? &Daemon::on_intune_timer : &Daemon::on_entra_timer);
+  run_due_syncs();
+}
+
+void Daemon::load_identity_file() {
+  const auto& path = config_.identity.file.path;
+  intune_status_.last_attempt = clock_.now();
+  std::error_code ec;
+  const auto mtime = std::filesystem::last_write_time(path, ec);
+  if (!ec && intune_status_.ok && mtime == identity_file_mtime_) return;  // unchanged
+  cloud::SourceResult result;
+  std::string detail;
+  if (auto e = cloud::load_identity_file(path, result, detail)) {
+    intune_status_.ok = false;
+    intune_status_.detail = detail;
+    ++intune_status_.failures;
+    log_.error("sync.file_failed", kv("detail", detail));
+    return;
+  }
+  identity_file_mtime_ = mtime;
+  intune_status_.ok = true;
+  intune_status_.detail.clear();
+  intune_status_.last_success = clock_.now();
+  std::vector<store::IdentityRecord> records;
+  for (const auto& id : result.identities) records.push_back(to_identity_record(id));
+  identity_count_ = records.size();
+  pending_identities_ = std::move(records);
+  log_.info("sync.file_loaded", kv("identities", identity_count_));
+  flush(false, detail);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flushes
+
+bool Daemon::commit(store::Batch batch, std::string& detail) {
+  const std::size_t records = batch.devices.size();
+  if (auto ec = store_.apply(batch)) {
+    ++flush_errors_;
+    detail = "store: " + ec.message();
+    if (last_flush_error_ != detail) log_.error("flush.failed", kv("error", detail));
+    last_flush_error_ = detail;
+    unwritten_.push_back(std::move(batch));
+    return false;
+  }
+  records_written_ += records;
+  last_flush_error_.clear();
+  return true;
+}
+
+std::error_code Daemon::flush(bool everything, std::string& detail) {
+  while (!unwritten_.empty()) {
+    store::Batch batch = std::move(unwritten_.front());
+    unwritten_.pop_front();
+    if (!commit(std::move(batch), detail)) {
+      // commit() queued it again at the back: restore the order.
+      unwritten_.push_front(std::move(unwritten_.back()));
+      unwritten_.pop_back();
+      return std::make_error_code(std::errc::io_error);
+    }
+  }
+  CaptureWorker::PendingMap taken;
+  capture_->take(taken);
+  for (auto& [mac, p] : taken) {
+    auto& slot = deferred_[mac];
+    slot.changes |= p.changes;
+    slot.record = observed_record(p.record);
+  }
+  MergeInput input;
+  constexpr std::uint32_t kActivityOnly = capture::change_activity | capture::change_evicted;
+  const auto interval = config_.store.activity_interval_s;
+  for (auto it = deferred_.begin(); it != deferred_.end();) {
+    bool due = everything || (it->second.changes & ~kActivityOnly) != 0;
+    if (!due) {
+      const auto stored = state_.devices.find(it->first);
+      due = stored == state_.devices.end() ||
+            it->second.record.last_seen.unix_seconds() - stored->second.last_seen.unix_seconds() >=
+                interval;
+    }
+    if (due) {
+      input.observed.push_back(std::move(it->second.record));
+      it = deferred_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  input.identities = std::move(pending_identities_);
+  pending_identities_.reset();
+  const bool identities = input.identities.has_value();
+  if (input.observed.empty() && !identities && sync_state_->pending() == 0) {
+    detail = "nothing to write";
+    last_flush_ = clock_.now();
+    return {};
+  }
+  const auto now = clock_.now();
+  const std::size_t observed = input.observed.size();
+  auto result = merge_into(state_, std::move(input), MergeOptions{config_.sensor_id, now});
+  sync_state_->take_pending(result.batch);
+  if (identities) {
+    result.batch.meta.emplace_back(kMetaLastIdentitySync, now.to_rfc3339());
+    result.batch.meta.emplace_back(kMetaIdentitySource, config_.identity.source);
+  }
+  if (flushes_ == 0) result.batch.meta.emplace_back(kMetaSensorId, config_.sensor_id);
+  ++flushes_;
+  last_flush_ = now;
+  const std::size_t outbox = result.batch.outbox.size();
+  if (!commit(std::move(result.batch), detail)) return std::make_error_code(std::errc::io_error);
+  detail = std::to_string(observed) + " observations, " + std::to_string(result.changed_records) +
+           " records changed, " + std::to_string(outbox) + " outbox items";
+  notify_status();
+  return {};
+}
+
+void Daemon::apply_retention() {
+  if (config_.store.retention_days <= 0) return;
+  const auto now = clock_.now();
+  const auto cutoff = now.unix_seconds() - config_.store.retention_days * 86400;
+  store::Batch batch;
+  for (auto it = state_.devices.begin(); it != state_.devices.end();) {
+    if (it->second.last_seen.unix_seconds() >= cutoff || deferred_.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    batch.removed_devices.push_back(it->first);
+    store::OutboxItem item;
+    item.kind = kOutboxDevice;
+    item.priority = 0;
+    item.entity = "d" + std::string(reinterpret_cast<const char*>(it->first.bytes().data()), 6);
+    item.entity_version = it->second.version + 1;
+    item.created = now;
+    std::string payload = "{\"mac\":\"" + it->first.to_string() +
+                          "\",\"removed\":true,\"reason\":\"retention\",\"sensor_id\":";
+    append_json_string(payload, config_.sensor_id);
+    payload += ",\"version\":" + std::to_string(item.entity_version) + "}";
+    item.payload = std::move(payload);
+    batch.outbox.push_back(std::move(item));
+    it = state_.devices.erase(it);
+  }
+  if (batch.removed_devices.empty()) return;
+  const auto removed = batch.removed_devices.size();
+  std::string detail;
+  if (commit(std::move(batch), detail)) {
+    retention_removed_ += removed;
+    log_.info("retention.removed", kv("removed", removed),
+              kv("days", config_.store.retention_days));
+  }
+}
+
+void Daemon::notify_status() {
+  std::size_t managed = 0;
+  for (const auto& [mac, d] : state_.devices) {
+    if (d.state == static_cast<std::uint8_t>(RecordState::managed)) ++managed;
+  }
+  platform::sd_notify("STATUS=" + std::to_string(state_.devices.size()) + " devices, " +
+                      std::to_string(managed) + " managed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// ControlContext
+
+const store::IdentityRecord* Daemon::identity_of(const store::DeviceRecord& d) const {
+  if (d.intune_id.is_nil()) return nullptr;
+  const auto it = state_.identities.find(d.intune_id);
+  return it == state_.identities.end() ? nullptr : &it->second;
+}
+
+json::value Daemon::record_value(const store::DeviceRecord& d) const {
+  return json::parse(device_record_json(d, identity_of(d), config_.sensor_id));
+}
+
+json::value Daemon::identity_only_value(const platform::Guid& key, std::uint64_t version) const {
+  return json::parse(identity_only_json(state_.identities.at(key), version, config_.sensor_id));
+}
+
+json::object Daemon::status() {
+  json::object o;
+  o["version"] = kVersion;
+  o["sensor_id"] = config_.sensor_id;
+  o["uptime_s"] = clock_.now().unix_seconds() - started_.unix_seconds();
+  const auto snap = capture_->snapshot();
+  json::array interfaces;
+  for (const auto& i : snap.interfaces) {
+    interfaces.push_back(json::object{{"name", i.name},
+                                      {"open", i.open},
+                                      {"packets", i.packets},
+                                      {"kernel_received", i.kernel.received},
+                                      {"kernel_dropped", i.kernel.dropped},
+                                      {"interface_dropped", i.kernel.if_dropped},
+                                      {"opens", i.opens},
+                                      {"failures", i.failures},
+                                      {"last_error", i.last_error}});
+  }
+  o["interfaces"] = std::move(interfaces);
+  o["capture"] = {{"frames", snap.decode.frames},
+                  {"malformed", snap.decode.malformed_total()},
+                  {"table_devices", snap.devices},
+                  {"files", snap.files},
+                  {"files_read", snap.files_read}};
+  std::size_t managed = 0, unmanaged = 0, identity_only = 0;
+  for (const auto& [mac, d] : state_.devices) {
+    if (d.state == static_cast<std::uint8_t>(RecordState::managed)) {
+      ++managed;
+    } else {
+      ++unmanaged;
+    }
+  }
+  for (const auto& [key, io] : state_.identity_only) identity_only += io.active ? 1 : 0;
+  o["devices"] = {{"managed", managed},
+                  {"unmanaged", unmanaged},
+                  {"identity_only", identity_only},
+                  {"pending", deferred_.size()}};
+  const auto sync_json = [](const SyncStatus& s) {
+    json::object j;
+    if (s.last_attempt) j["last_attempt"] = s.last_attempt->to_rfc3339();
+    if (s.last_success) j["last_success"] = s.last_success->to_rfc3339();
+    if (s.next) j["next"] = s.next->to_rfc3339();
+    j["result"] = s.last_attempt ? (s.ok ? "ok" : "failed") : "not yet";
+    if (!s.detail.empty()) j["detail"] = s.detail;
+    j["failures"] = s.failures;
+    return j;
+  };
+  json::object sync{{"source", config_.identity.source}, {"identities", identity_count_}};
+  if (config_.identity.source == "graph") {
+    sync["intune"] = sync_json(intune_status_);
+    sync["entra"] = sync_json(entra_status_);
+    sync["enrichment"] = {{"ethernet_lookups", last_intune_report_.ethernet_lookups},
+                          {"ethernet_cached", last_intune_report_.ethernet_cached},
+                          {"ethernet_found", last_intune_report_.ethernet_found}};
+  } else if (config_.identity.source == "file") {
+    sync["file"] = sync_json(intune_status_);
+  }
+  o["sync"] = std::move(sync);
+  store::StoreStats stats;
+  if (auto ec = store_.stats(stats); !ec) {
+    json::object outbox{{"items", stats.outbox_items}};
+    if (stats.outbox_oldest) {
+      outbox["oldest_age_s"] = clock_.now().unix_seconds() - stats.outbox_oldest->unix_seconds();
+    }
+    outbox["shed"] = stats.outbox_shed_superseded + stats.outbox_shed_oldest;
+    o["outbox"] = std::move(outbox);
+    o["store"] = {{"file_bytes", stats.file_bytes},
+                  {"used_bytes", stats.used_bytes},
+                  {"map_size", stats.map_size},
+                  {"unwritten_batches", unwritten_.size()},
+                  {"flush_errors", flush_errors_}};
+    if (!last_flush_error_.empty()) o["store"].as_object()["last_error"] = last_flush_error_;
+  } else {
+    o["store"] = {{"error", ec.message()}};
+  }
+  return o;
+}
+
+json::object Daemon::devices(const DeviceQuery& q) {
+  json::array out;
+  std::size_t total = 0;
+  const auto take = [&](auto make) {
+    if (total >= q.offset && out.size() < q.limit) out.push_back(make());
+    ++total;
+  };
+  const bool want_identity_only = !q.state || *q.state == "identity_only";
+  if (!q.state || *q.state != "identity_only") {
+    for (const auto& [mac, d] : state_.devices) {
+      const auto state = static_cast<RecordState>(d.state);
+      if (q.state && to_string(state) != *q.state) continue;
+      if (q.vlan && std::find(d.vlans.begin(), d.vlans.end(), *q.vlan) == d.vlans.end()) continue;
+      if (q.seen_since && d.last_seen.unix_seconds() < *q.seen_since) continue;
+      if (q.randomized && !d.randomized) continue;
+      if (q.noncompliant) {
+        const auto* id = identity_of(d);
+        if (id == nullptr || id->compliance_state != "noncompliant") continue;
+      }
+      take([&] { return record_value(d); });
+    }
+  }
+  if (want_identity_only && !q.vlan && !q.randomized && !q.seen_since) {
+    for (const auto& [key, io] : state_.identity_only) {
+      if (!io.active || !state_.identities.contains(key)) continue;
+      if (q.noncompliant && state_.identities.at(key).compliance_state != "noncompliant") continue;
+      take([&] { return identity_only_value(key, io.version); });
+    }
+  }
+  return {{"devices", std::move(out)}, {"total", total}, {"offset", q.offset}};
+}
+
+std::optional<json::object> Daemon::device(const std::string& key) {
+  json::array found;
+  if (const auto parsed = MacAddress::parse(key)) {
+    if (const auto it = state_.devices.find(*parsed); it != state_.devices.end()) {
+      found.push_back(record_value(it->second));
+    }
+  } else {
+    const std::string wanted = lower(key);
+    const std::string wanted_name = name_key(key);
+    for (const auto& [mac, d] : state_.devices) {
+      bool match = false;
+      for (const auto& a : d.ipv4) match = match || ipv4_text(a.data()) == key;
+      for (const auto& a : d.ipv6) match = match || ipv6_text(a.data()) == wanted;
+      match = match || (!d.hostname.empty() && name_key(d.hostname) == wanted_name);
+      if (const auto* id = identity_of(d); id != nullptr && !match) {
+        match = lower(id->user_principal_name) == wanted || lower(id->serial_number) == wanted ||
+                name_key(id->device_name) == wanted_name;
+      }
+      if (match) found.push_back(record_value(d));
+    }
+    for (const auto& [k, io] : state_.identity_only) {
+      if (!io.active || !state_.identities.contains(k)) continue;
+      const auto& id = state_.identities.at(k);
+      if (lower(id.user_principal_name) == wanted || lower(id.serial_number) == wanted ||
+          name_key(id.device_name) == wanted_name || k.to_string() == wanted) {
+        found.push_back(identity_only_value(k, io.version));
+      }
+    }
+  }
+  if (found.empty()) return std::nullopt;
+  return json::object{{"devices", std::move(found)}};
+}
+
+std::error_code Daemon::sync_now(std::string& detail) {
+  if (config_.identity.source == "none") {
+    detail = "no identity source is configured (identity.source is \"none\")";
+    return std::make_error_code(std::errc::operation_not_supported);
+  }
+  intune_timer_.cancel();
+  entra_timer_.cancel();
+  intune_due_ = entra_due_ = true;
+  detail = sync_running_ ? "a sync is running; a full sync follows it" : "sync started";
+  asio::post(io_, [this] { run_due_syncs(); });
+  return {};
+}
+
+std::error_code Daemon::flush_now(std::string& detail) {
+  return flush(true, detail);
+}
+
+std::string Daemon::metrics() {
+  std::string m;
+  const auto metric = [&m](std::string_view name, std::string_view type, std::string_view help) {
+    m += "# HELP edgeid_";
+    m += name;
+    m += ' ';
+    m += help;
+    m += "\n# TYPE edgeid_";
+    m += name;
+    m += ' ';
+    m += type;
+    m += '\n';
+  };
+  const auto sample = [&m](std::string_view name, std::string_view labels, auto value) {
+    m += "edgeid_";
+    m += name;
+    if (!labels.empty()) {
+      m += '{';
+      m += labels;
+      m += '}';
+    }
+    m += ' ';
+    m += std::to_string(value);
+    m += '\n';
+  };
+  const auto label = [](std::string_view key, std::string_view value) {
+    std::string out(key);
+    out += "=\"";
+    for (char c : value) {
+      if (c == '\\' || c == '"') out += '\\';
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out += c;
+    }
+    return out + '"';
+  };
+  metric("uptime_seconds", "gauge", "Seconds since the agent started.");
+  sample("uptime_seconds", "", clock_.now().unix_seconds() - started_.unix_seconds());
+  const auto snap = capture_->snapshot();
+  metric("capture_packets_total", "counter", "Packets delivered by each live interface.");
+  for (const auto& i : snap.interfaces)
+    sample("capture_packets_total", label("interface", i.name), i.packets);
+  metric("capture_kernel_dropped_total", "counter", "Packets the kernel dropped (ps_drop).");
+  for (const auto& i : snap.interfaces) {
+    sample("capture_kernel_dropped_total", label("interface", i.name), i.kernel.dropped);
+  }
+  metric("capture_interface_dropped_total", "counter",
+         "Packets the interface dropped (ps_ifdrop).");
+  for (const auto& i : snap.interfaces) {
+    sample("capture_interface_dropped_total", label("interface", i.name), i.kernel.if_dropped);
+  }
+  metric("capture_interface_up", "gauge", "1 when the interface's capture handle is open.");
+  for (const auto& i : snap.interfaces)
+    sample("capture_interface_up", label("interface", i.name), i.open ? 1 : 0);
+  metric("capture_frames_total", "counter", "Frames decoded.");
+  sample("capture_frames_total", "", snap.decode.frames);
+  metric("capture_malformed_total", "counter", "Frames with a malformed protocol part.");
+  sample("capture_malformed_total", "", snap.decode.malformed_total());
+  std::size_t counts[4] = {0, 0, 0, 0};
+  for (const auto& [mac, d] : state_.devices) ++counts[d.state & 3U];
+  for (const auto& [key, io] : state_.identity_only) counts[3] += io.active ? 1 : 0;
+  metric("devices", "gauge", "Records of the inventory by state.");
+  sample("devices", label("state", "managed"), counts[1]);
+  sample("devices", label("state", "unmanaged"), counts[2]);
+  sample("devices", label("state", "identity_only"), counts[3]);
+  metric("identities", "gauge", "Identities held from the identity source.");
+  sample("identities", "", state_.identities.size());
+  metric("sync_last_success_timestamp_seconds", "gauge", "When each identity sync last succeeded.");
+  if (intune_status_.last_success) {
+    sample("sync_last_success_timestamp_seconds", label("source", "intune"),
+           intune_status_.last_success->unix_seconds());
+  }
+  if (entra_status_.last_success) {
+    sample("sync_last_success_timestamp_seconds", label("source", "entra"),
+           entra_status_.last_success->unix_seconds());
+  }
+  metric("sync_failures_total", "counter", "Identity syncs that failed.");
+  sample("sync_failures_total", label("source", "intune"), intune_status_.failures);
+  sample("sync_failures_total", label("source", "entra"), entra_status_.failures);
+  metric("store_flush_errors_total", "counter", "Flushes the store refused (retried).");
+  sample("store_flush_errors_total", "", flush_errors_);
+  metric("store_records_written_total", "counter", "Device records written to the store.");
+  sample("store_records_written_total", "", records_written_);
+  metric("retention_removed_total", "counter", "Devices removed by the retention rule.");
+  sample("retention_removed_total", "", retention_removed_);
+  store::StoreStats stats;
+  if (!store_.stats(stats)) {
+    metric("outbox_items", "gauge", "Items waiting for the upstream.");
+    sample("outbox_items", "", stats.outbox_items);
+    metric("outbox_oldest_age_seconds", "gauge", "Age of the oldest outbox item.");
+    sample("outbox_oldest_age_seconds", "",
+           stats.outbox_oldest ? clock_.now().unix_seconds() - stats.outbox_oldest->unix_seconds()
+                               : 0);
+    metric("store_file_bytes", "gauge", "Size of the store's data file.");
+    sample("store_file_bytes", "", stats.file_bytes);
+  }
+  return m;
+}
+
+json::object Daemon::config_redacted() {
+  // The configuration holds no secret values, only the paths of secret files (not secret).
+  return json::parse(config_to_json(config_)).as_object();
+}
+
+}  // namespace
+
+int run_daemon(Config config, const DaemonOptions& options, std::ostream& err) {
+  platform::StderrSink sink;
+  platform::Logger log(sink, "edgeid", platform::LogLevel::info);
+  try {
+    Daemon daemon(std::move(config), options, log);
+    return daemon.run();
+  } catch (const StartError& e) {
+    err << "edgeid run: " << e.what() << '\n';
+    return 1;
+  } catch (const ConfigError& e) {
+    err << "edgeid run: " << e.what() << '\n';
+    return 2;
+  }
+}
+
+}  // namespace edgeid::agent
