@@ -152,13 +152,42 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
     arm(server_->options.send_timeout, "send");
     asio::async_write(socket_, asio::buffer(response_),
                       [self = shared_from_this()](const BoostError& ec, std::size_t) {
-                        if (ec && ec != asio::error::operation_aborted) {
-                          self->server_->log.debug("write_failed",
-                                                   platform::kv("error", ec.message()));
+                        if (ec) {
+                          if (ec != asio::error::operation_aborted) {
+                            self->server_->log.debug("write_failed",
+                                                     platform::kv("error", ec.message()));
+                          }
+                          self->close();
+                          return;
                         }
-                        self->close();
+                        self->linger();
                       });
   }
+
+  // A lingering close: closing with unread request bytes (an oversize request) would reset
+  // the connection and the client could lose the answer it has not read yet. So: end our
+  // side, discard what the client still sends until it closes, bounded in time and bytes.
+  void linger() {
+    BoostError ignored;
+    socket_.shutdown(Local::socket::shutdown_send, ignored);
+    arm(kLingerTimeout, "linger");
+    drain();
+  }
+
+  void drain() {
+    socket_.async_read_some(asio::buffer(scratch_),
+                            [self = shared_from_this()](const BoostError& ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kLingerBytes) {
+                                self->close();
+                                return;
+                              }
+                              self->drain();
+                            });
+  }
+
+  static constexpr std::chrono::milliseconds kLingerTimeout{1000};
+  static constexpr std::size_t kLingerBytes = std::size_t{1} << 20;
 
   std::shared_ptr<ControlServer::Impl> server_;
   Local::socket socket_;
@@ -166,6 +195,8 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   platform::PeerCredentials peer_;
   std::string buffer_;
   std::string response_;
+  std::array<char, 4096> scratch_{};
+  std::size_t drained_ = 0;
 };
 
 void ControlServer::Impl::accept() {

@@ -106,6 +106,7 @@ class Daemon final : public ControlContext {
   void on_entra_timer();
   void run_due_syncs();
   void sync_done(bool intune, cloud::SyncOutcome outcome);
+  void publish_identities();
   void load_identity_file();
   void make_identity_source();
   // Merges what capture and the identity side produced and commits it. everything: also the
@@ -493,17 +494,13 @@ void Daemon::sync_done(bool intune, cloud::SyncOutcome outcome) {
     // Sooner than the interval, but not hammering: a minute, or the interval if shorter.
     next = std::min(next, std::chrono::seconds(60));
     log_.error("sync.failed", kv("source", what), kv("detail", outcome.detail));
+    publish_identities();  // the other side may have been waiting for this one to settle
   } else {
     status.ok = true;
     status.detail.clear();
     status.last_success = clock_.now();
     if (intune) last_intune_report_ = outcome.report;
-    std::vector<store::IdentityRecord> records;
-    for (const auto& id : graph_->graph().identities()) {
-      records.push_back(to_identity_record(id));
-    }
-    identity_count_ = records.size();
-    pending_identities_ = std::move(records);
+    publish_identities();
     log_.info("sync.done", kv("source", what), kv("intune_devices", outcome.report.intune_devices),
               kv("entra_devices", outcome.report.entra_devices),
               kv("requests", outcome.report.requests), kv("retries", outcome.report.retries));
@@ -514,6 +511,23 @@ void Daemon::sync_done(bool intune, cloud::SyncOutcome outcome) {
   schedule(intune ? intune_timer_ : entra_timer_, next,
            intune ? &Daemon::on_intune_timer : &Daemon::on_entra_timer);
   run_due_syncs();
+}
+
+// The joined identity set goes to the merge only once both Intune and Entra have been tried
+// since start-up: after a restart the Graph client holds no Entra set until its first (full)
+// Entra round, and merging the Intune-only join in between would flap every Entra-joined
+// record (trust type gone, then back) and unmatch devices known only to Entra. A side that
+// failed counts as tried, so a tenant without Entra permission still gets its Intune devices.
+// Intune must have succeeded, or the stored identities stay in force.
+void Daemon::publish_identities() {
+  // Without one good Intune round since start-up the client's Intune list is empty: the
+  // stored identities stay in force instead.
+  if (!intune_status_.last_success) return;
+  if (!entra_status_.last_success && entra_status_.failures == 0) return;
+  std::vector<store::IdentityRecord> records;
+  for (const auto& id : graph_->graph().identities()) records.push_back(to_identity_record(id));
+  identity_count_ = records.size();
+  pending_identities_ = std::move(records);
 }
 
 void Daemon::load_identity_file() {
