@@ -134,6 +134,8 @@ void CaptureWorker::publish() {
     p.changes |= o.changes;
     p.record = std::move(o.record);
   }
+  // A burst (a capture file, a busy minute) must not leave its peak allocated for good.
+  if (drained_.capacity() > 1024) std::vector<capture::Observation>().swap(drained_);
   snap.files_read = files_read_;
   snap.file_errors = file_errors_;
   snapshot_ = std::move(snap);

@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -139,6 +140,7 @@ class Daemon final : public ControlContext {
   // Observations not yet merged: activity-only changes wait up to activity_interval_s.
   struct Deferred {
     std::uint32_t changes = 0;
+    platform::Clock::MonotonicTime since{};  ///< when it was first deferred
     store::DeviceRecord record;
   };
   std::unordered_map<MacAddress, Deferred> deferred_;
@@ -189,6 +191,9 @@ int Daemon::run() {
 }
 
 void Daemon::start() {
+  // Two malloc arenas instead of 8 per core: the capture thread allocates what the agent thread
+  // frees, and per-thread arenas would keep both peaks resident.
+  ::mallopt(M_ARENA_MAX, 2);
   // Before any thread exists, so that every thread inherits the blocked mask.
   if (auto ec = signals_.open()) throw StartError("signals: " + ec.message());
 
@@ -560,7 +565,50 @@ void Daemon::load_identity_file() {
 // ---------------------------------------------------------------------------------------------
 // Flushes
 
+// A very large round (start-up, a full identity sync) is written as several transactions:
+// LMDB keeps every page a write transaction dirtied in a pool it never returns, so one 100 k
+// record transaction would pin its whole size in memory for the life of the process. The
+// split keeps what matters: outbox items go before the records they describe (a crash in
+// between re-sends a version, it never loses one; the upstream collapses duplicates) and the
+// sync state (deltaLink, caches) goes last, after everything it acknowledges.
+std::deque<store::Batch> split_batch(store::Batch batch, std::size_t max_items) {
+  std::deque<store::Batch> parts;
+  const auto chunks = [&](auto& items, auto member) {
+    for (std::size_t i = 0; i < items.size(); i += max_items) {
+      store::Batch part;
+      auto& out = part.*member;
+      const auto end = std::min(items.size(), i + max_items);
+      out.assign(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(i)),
+                 std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
+      parts.push_back(std::move(part));
+    }
+  };
+  chunks(batch.outbox, &store::Batch::outbox);
+  chunks(batch.identities, &store::Batch::identities);
+  chunks(batch.removed_identities, &store::Batch::removed_identities);
+  chunks(batch.devices, &store::Batch::devices);
+  chunks(batch.removed_devices, &store::Batch::removed_devices);
+  store::Batch last;
+  last.meta = std::move(batch.meta);
+  last.cache = std::move(batch.cache);
+  if (!last.empty()) parts.push_back(std::move(last));
+  return parts;
+}
+
 bool Daemon::commit(store::Batch batch, std::string& detail) {
+  constexpr std::size_t kMaxItems = 2000;
+  if (batch.devices.size() + batch.identities.size() + batch.outbox.size() > 2 * kMaxItems) {
+    auto parts = split_batch(std::move(batch), kMaxItems);
+    while (!parts.empty()) {
+      store::Batch part = std::move(parts.front());
+      parts.pop_front();
+      if (!commit(std::move(part), detail)) {
+        for (auto& rest : parts) unwritten_.push_back(std::move(rest));
+        return false;
+      }
+    }
+    return true;
+  }
   const std::size_t records = batch.devices.size();
   if (auto ec = store_.apply(batch)) {
     ++flush_errors_;
@@ -588,22 +636,20 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
   }
   CaptureWorker::PendingMap taken;
   capture_->take(taken);
+  const auto now_mono = clock_.monotonic();
   for (auto& [mac, p] : taken) {
-    auto& slot = deferred_[mac];
-    slot.changes |= p.changes;
-    slot.record = observed_record(p.record);
+    auto [slot, inserted] = deferred_.try_emplace(mac);
+    if (inserted) slot->second.since = now_mono;
+    slot->second.changes |= p.changes;
+    slot->second.record = observed_record(p.record);
   }
   MergeInput input;
   constexpr std::uint32_t kActivityOnly = capture::change_activity | capture::change_evicted;
-  const auto interval = config_.store.activity_interval_s;
+  // Wall time, not packet time: a replayed capture's clock stops when the file ends.
+  const auto interval = std::chrono::seconds(config_.store.activity_interval_s);
   for (auto it = deferred_.begin(); it != deferred_.end();) {
-    bool due = everything || (it->second.changes & ~kActivityOnly) != 0;
-    if (!due) {
-      const auto stored = state_.devices.find(it->first);
-      due = stored == state_.devices.end() ||
-            it->second.record.last_seen.unix_seconds() - stored->second.last_seen.unix_seconds() >=
-                interval;
-    }
+    const bool due = everything || (it->second.changes & ~kActivityOnly) != 0 ||
+                     !state_.devices.contains(it->first) || now_mono - it->second.since >= interval;
     if (due) {
       input.observed.push_back(std::move(it->second.record));
       it = deferred_.erase(it);
@@ -631,7 +677,11 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
   ++flushes_;
   last_flush_ = now;
   const std::size_t outbox = result.batch.outbox.size();
+  const bool big = result.batch.devices.size() + result.batch.identities.size() > 1000;
   if (!commit(std::move(result.batch), detail)) return std::make_error_code(std::errc::io_error);
+  // A large round (start-up, a full sync) frees most of what it allocated; hand it back to the
+  // OS instead of leaving it in malloc's arenas (the resident size is what an appliance sees).
+  if (big) ::malloc_trim(0);
   detail = std::to_string(observed) + " observations, " + std::to_string(result.changed_records) +
            " records changed, " + std::to_string(outbox) + " outbox items";
   notify_status();
