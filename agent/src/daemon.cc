@@ -78,7 +78,7 @@ struct SyncStatus {
 
 class Daemon final : public ControlContext {
  public:
-  Daemon(Config config, DaemonOptions options, platform::Logger log)
+  Daemon(Config config, DaemonOptions options, const platform::Logger& log)
       : config_(std::move(config)), options_(std::move(options)), log_(log) {}
 
   int run();
@@ -106,7 +106,7 @@ class Daemon final : public ControlContext {
   void on_intune_timer();
   void on_entra_timer();
   void run_due_syncs();
-  void sync_done(bool intune, cloud::SyncOutcome outcome);
+  void sync_done(bool intune, const cloud::SyncOutcome& outcome);
   void publish_identities();
   void load_identity_file();
   void make_identity_source();
@@ -258,8 +258,11 @@ void Daemon::start() {
 
   if (const char* usec = std::getenv("WATCHDOG_USEC")) {
     const char* pid = std::getenv("WATCHDOG_PID");
-    const long long value = std::atoll(usec);
-    if (value > 0 && (pid == nullptr || std::atoll(pid) == static_cast<long long>(::getpid()))) {
+    char* end = nullptr;
+    const long long value = std::strtoll(usec, &end, 10);
+    const bool for_us =
+        pid == nullptr || std::strtoll(pid, nullptr, 10) == static_cast<long long>(::getpid());
+    if (*end == '\0' && value > 0 && for_us) {
       watchdog_interval_ = std::chrono::microseconds(value / 2);
       on_watchdog_timer();
     }
@@ -478,7 +481,7 @@ void Daemon::run_due_syncs() {
   auto& status = intune ? intune_status_ : entra_status_;
   status.last_attempt = clock_.now();
   status.next.reset();
-  auto done = [this, intune](cloud::SyncOutcome o) { sync_done(intune, std::move(o)); };
+  auto done = [this, intune](const cloud::SyncOutcome& o) { sync_done(intune, o); };
   if (intune) {
     graph_->graph().async_sync_intune(std::move(done));
   } else {
@@ -486,7 +489,7 @@ void Daemon::run_due_syncs() {
   }
 }
 
-void Daemon::sync_done(bool intune, cloud::SyncOutcome outcome) {
+void Daemon::sync_done(bool intune, const cloud::SyncOutcome& outcome) {
   sync_running_ = false;
   auto& status = intune ? intune_status_ : entra_status_;
   const char* what = intune ? "intune" : "entra";
@@ -830,9 +833,11 @@ json::object Daemon::status() {
 json::object Daemon::devices(const DeviceQuery& q) {
   json::array out;
   std::size_t total = 0;
-  const auto take = [&](auto make) {
-    if (total >= q.offset && out.size() < q.limit) out.push_back(make());
+  // Counts every match; true when this one belongs on the requested page.
+  const auto in_page = [&] {
+    const bool in = total >= q.offset && out.size() < q.limit;
     ++total;
+    return in;
   };
   const bool want_identity_only = !q.state || *q.state == "identity_only";
   if (!q.state || *q.state != "identity_only") {
@@ -846,14 +851,14 @@ json::object Daemon::devices(const DeviceQuery& q) {
         const auto* id = identity_of(d);
         if (id == nullptr || id->compliance_state != "noncompliant") continue;
       }
-      take([&] { return record_value(d); });
+      if (in_page()) out.push_back(record_value(d));
     }
   }
   if (want_identity_only && !q.vlan && !q.randomized && !q.seen_since) {
     for (const auto& [key, io] : state_.identity_only) {
       if (!io.active || !state_.identities.contains(key)) continue;
       if (q.noncompliant && state_.identities.at(key).compliance_state != "noncompliant") continue;
-      take([&] { return identity_only_value(key, io.version); });
+      if (in_page()) out.push_back(identity_only_value(key, io.version));
     }
   }
   return {{"devices", std::move(out)}, {"total", total}, {"offset", q.offset}};
@@ -951,8 +956,9 @@ std::string Daemon::metrics() {
   sample("uptime_seconds", "", clock_.now().unix_seconds() - started_.unix_seconds());
   const auto snap = capture_->snapshot();
   metric("capture_packets_total", "counter", "Packets delivered by each live interface.");
-  for (const auto& i : snap.interfaces)
+  for (const auto& i : snap.interfaces) {
     sample("capture_packets_total", label("interface", i.name), i.packets);
+  }
   metric("capture_kernel_dropped_total", "counter", "Packets the kernel dropped (ps_drop).");
   for (const auto& i : snap.interfaces) {
     sample("capture_kernel_dropped_total", label("interface", i.name), i.kernel.dropped);
@@ -963,8 +969,9 @@ std::string Daemon::metrics() {
     sample("capture_interface_dropped_total", label("interface", i.name), i.kernel.if_dropped);
   }
   metric("capture_interface_up", "gauge", "1 when the interface's capture handle is open.");
-  for (const auto& i : snap.interfaces)
+  for (const auto& i : snap.interfaces) {
     sample("capture_interface_up", label("interface", i.name), i.open ? 1 : 0);
+  }
   metric("capture_frames_total", "counter", "Frames decoded.");
   sample("capture_frames_total", "", snap.decode.frames);
   metric("capture_malformed_total", "counter", "Frames with a malformed protocol part.");
