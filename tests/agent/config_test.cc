@@ -117,7 +117,8 @@ TEST_CASE("config: every type error names the JSON path and what was expected") 
 TEST_CASE("config: unknown keys are rejected with their path and the known keys") {
   CHECK(error_of(R"({"sensorid": "x"})").starts_with("sensorid: unknown key (expected one of: "));
   const auto e = error_of(R"({"store": {"data_dir": "/x", "flush": 5}})");
-  CHECK(e == "store.flush: unknown key (expected one of: data_dir, flush_interval_s, max_map_mib, "
+  CHECK(e ==
+        "store.flush: unknown key (expected one of: data_dir, flush_interval_s, max_map_mib, "
         "durability, sync_interval_s, activity_interval_s, retention_days)");
   CHECK(error_of(R"({"identity": {"graph": {"tenant_id": "t", "client_id": "c", "secret": "s"}}})")
             .starts_with("identity.graph.secret: unknown key"));
