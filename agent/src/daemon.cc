@@ -61,11 +61,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// The first DNS label, lower case (how `device NAME` compares host names).
-std::string name_key(std::string_view name) {
-  return lower(name.substr(0, name.find('.')));
-}
-
 // What one identity sync (Intune or Entra, or a file reload) last did.
 struct SyncStatus {
   std::optional<Timestamp> last_attempt;
@@ -705,7 +700,7 @@ void Daemon::apply_retention() {
     store::OutboxItem item;
     item.kind = kOutboxDevice;
     item.priority = 0;
-    item.entity = "d" + std::string(reinterpret_cast<const char*>(it->first.bytes().data()), 6);
+    item.entity = mac_entity(it->first);
     item.entity_version = it->second.version + 1;
     item.created = now;
     std::string payload = "{\"mac\":\"" + it->first.to_string() +

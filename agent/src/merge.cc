@@ -27,14 +27,6 @@ bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-// The first DNS label, lower case: "LAPTOP-1.corp.example" and "laptop-1" compare equal.
-std::string name_key(std::string_view name) {
-  name = name.substr(0, name.find('.'));
-  std::string out(name);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // hostname_source codes (NameSource + 1) that count as DHCP names for rule 2.
 bool dhcp_name(const store::DeviceRecord& d) noexcept {
   if (d.hostname.empty() || d.hostname_source == 0) return false;
@@ -47,10 +39,6 @@ bool dhcp_name(const store::DeviceRecord& d) noexcept {
 bool fresher(const store::IdentityRecord& a, const store::IdentityRecord& b) noexcept {
   if (a.last_sync != b.last_sync) return a.last_sync > b.last_sync;
   return identity_key(a) < identity_key(b);
-}
-
-std::string mac_entity(const MacAddress& mac) {
-  return std::string("d") + std::string(reinterpret_cast<const char*>(mac.bytes().data()), 6);
 }
 
 std::string guid_entity(const Guid& id) {
@@ -66,6 +54,17 @@ bool same_merge(const store::DeviceRecord& a, const store::DeviceRecord& b) noex
 }
 
 }  // namespace
+
+std::string name_key(std::string_view name) {
+  name = name.substr(0, name.find('.'));
+  std::string out(name);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string mac_entity(const MacAddress& mac) {
+  return std::string("d") + std::string(reinterpret_cast<const char*>(mac.bytes().data()), 6);
+}
 
 std::string_view to_string(RecordState state) noexcept {
   switch (state) {

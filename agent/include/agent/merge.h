@@ -57,6 +57,12 @@ inline constexpr std::uint8_t kOutboxIdentityOnly = 2;  ///< payload: an identit
 std::string_view to_string(RecordState state) noexcept;
 std::string_view to_string(MatchBy by) noexcept;
 
+/// How host names compare (rule 2, and `device NAME`): the first DNS label, lower case, so
+/// "LAPTOP-1.corp.example" and "laptop-1" are equal.
+std::string name_key(std::string_view name);
+/// The outbox entity of a MAC's record (superseded items are found by it).
+std::string mac_entity(const platform::MacAddress& mac);
+
 /// "Windows", "macOS", "iOS", "iPadOS", "Android", "Linux", "ChromeOS" or "other" (also for an
 /// empty OS) from Graph's free-text operatingSystem.
 std::string_view os_group(std::string_view os) noexcept;
