@@ -47,7 +47,9 @@ void print_stats(std::ostream& out, const store::StoreStats& s, bool json) {
     if (s.outbox_oldest) out << ",\"outbox_oldest\":\"" << oldest << '"';
     out << ",\"outbox_shed_superseded\":" << s.outbox_shed_superseded
         << ",\"outbox_shed_oldest\":" << s.outbox_shed_oldest
-        << ",\"outbox_over_bound\":" << s.outbox_over_bound << ",\"map_size\":" << s.map_size
+        << ",\"outbox_over_bound\":" << s.outbox_over_bound
+        << ",\"deadletter_items\":" << s.deadletter_items
+        << ",\"deadletter_dropped\":" << s.deadletter_dropped << ",\"map_size\":" << s.map_size
         << ",\"used_bytes\":" << s.used_bytes << ",\"file_bytes\":" << s.file_bytes
         << ",\"schema_version\":" << s.schema_version << "}\n";
     return;
@@ -59,6 +61,7 @@ void print_stats(std::ostream& out, const store::StoreStats& s, bool json) {
       << "outbox shed (superseded/oldest)  " << s.outbox_shed_superseded << '/'
       << s.outbox_shed_oldest << '\n'
       << "outbox over bound       " << s.outbox_over_bound << '\n'
+      << "dead letters (dropped)  " << s.deadletter_items << " (" << s.deadletter_dropped << ")\n"
       << "map size                " << s.map_size << '\n'
       << "used bytes              " << s.used_bytes << '\n'
       << "file bytes              " << s.file_bytes << '\n'

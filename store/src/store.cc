@@ -23,6 +23,11 @@ constexpr const char* kMetaNextSeq = "next_seq";
 constexpr const char* kMetaShedSuperseded = "outbox_shed_superseded";
 constexpr const char* kMetaShedOldest = "outbox_shed_oldest";
 constexpr const char* kMetaOverBound = "outbox_over_bound";
+// deadletter_ when a read-only open found no such table.
+constexpr unsigned kNoDatabase = ~0U;
+constexpr const char* kMetaDeadParked = "deadletter_parked";
+constexpr const char* kMetaDeadDropped = "deadletter_dropped";
+constexpr const char* kMetaDeadReason = "deadletter_reason";
 
 std::array<std::uint8_t, 8> be64(std::uint64_t v) {
   std::array<std::uint8_t, 8> b{};
@@ -124,11 +129,17 @@ std::error_code Store::open(const StoreOptions& options) {
                     {"intune", create, &intune_},
                     {"mac_index", create | MDB_DUPSORT | MDB_DUPFIXED, &mac_index_},
                     {"outbox", create, &outbox_},
+                    {"deadletter", create, &deadletter_},
                     {"meta", create, &meta_},
                     {"strings", create, &strings_db_},
                     {"cache", create, &cache_}};
   for (const auto& db : dbs) {
     if (auto ec = env_.open_database(db.name, db.flags, *db.dbi)) {
+      // A read-only reader of an environment written before dead letters existed.
+      if (db.dbi == &deadletter_ && options.environment.read_only) {
+        deadletter_ = kNoDatabase;
+        continue;
+      }
       close();
       return ec;
     }
@@ -513,6 +524,91 @@ std::error_code Store::outbox_ack(std::span<const std::uint64_t> seqs) {
   });
 }
 
+std::error_code Store::outbox_park(std::span<const std::uint64_t> seqs, std::string_view reason) {
+  if (deadletter_ == kNoDatabase) return make_error_code(errc::not_open);
+  return write([&](WriteTxn& txn) -> std::error_code {
+    std::error_code ec;
+    std::uint64_t parked = 0;
+    for (auto s : seqs) {
+      const auto key = be64(s);
+      auto v = txn.get(outbox_, key, ec);
+      if (ec) return ec;
+      if (!v) continue;  // already gone (acknowledged or shed)
+      const std::string value(reinterpret_cast<const char*>(v->data()), v->size());
+      if ((ec = txn.put(deadletter_, key, as_bytes(value)))) return ec;
+      if ((ec = txn.del(outbox_, key))) return ec;
+      ++parked;
+    }
+    if ((ec = add_u64(txn, meta_, kMetaDeadParked, parked))) return ec;
+    if ((ec = txn.put(meta_, as_bytes(kMetaDeadReason),
+                      as_bytes(reason.substr(0, std::min<std::size_t>(reason.size(), 512)))))) {
+      return ec;
+    }
+    // The bound: the oldest dead letters go, counted.
+    MDB_stat st{};
+    if (int rc = ::mdb_stat(txn.handle(), deadletter_, &st); rc != 0) return lmdb_error(rc);
+    if (st.ms_entries <= options_.outbox_max_items) return {};
+    std::size_t excess = st.ms_entries - options_.outbox_max_items;
+    std::vector<std::uint64_t> doomed;
+    {
+      Cursor c(txn.handle(), deadletter_, ec);
+      for (bool ok = !ec && c.first(ec); ok && doomed.size() < excess; ok = c.next(ec)) {
+        if (c.key().size() == 8) doomed.push_back(read_be64(c.key()));
+      }
+      if (ec) return ec;
+    }
+    for (auto seq : doomed) {
+      if ((ec = txn.del(deadletter_, be64(seq)))) return ec;
+    }
+    return add_u64(txn, meta_, kMetaDeadDropped, doomed.size());
+  });
+}
+
+std::error_code Store::deadletter_requeue(std::size_t& moved) {
+  if (deadletter_ == kNoDatabase) return make_error_code(errc::not_open);
+  std::size_t count = 0;
+  auto ec = write([&](WriteTxn& txn) -> std::error_code {
+    count = 0;
+    std::error_code cec;
+    std::vector<std::pair<std::uint64_t, std::string>> items;
+    {
+      Cursor c(txn.handle(), deadletter_, cec);
+      for (bool ok = !cec && c.first(cec); ok; ok = c.next(cec)) {
+        if (c.key().size() != 8) continue;
+        items.emplace_back(
+            read_be64(c.key()),
+            std::string(reinterpret_cast<const char*>(c.value().data()), c.value().size()));
+      }
+      if (cec) return cec;
+    }
+    for (const auto& [seq, value] : items) {
+      if ((cec = txn.put(outbox_, be64(seq), as_bytes(value)))) return cec;
+      if ((cec = txn.del(deadletter_, be64(seq)))) return cec;
+    }
+    count = items.size();
+    return {};
+  });
+  if (!ec) moved = count;
+  return ec;
+}
+
+std::error_code Store::deadletter_peek(std::size_t max, std::vector<OutboxItem>& out) {
+  out.clear();
+  if (deadletter_ == kNoDatabase) return {};
+  if (auto ec = read_begin()) return ec;
+  ResetOnExit guard{reader_};
+  std::error_code ec;
+  Cursor c(reader_.handle(), deadletter_, ec);
+  for (bool ok = !ec && c.first(ec); ok && out.size() < max; ok = c.next(ec)) {
+    if (c.key().size() != 8) continue;
+    OutboxItem item;
+    if (decode(c.value(), item)) item = OutboxItem();
+    item.seq = read_be64(c.key());
+    out.push_back(std::move(item));
+  }
+  return ec;
+}
+
 std::optional<std::string> Store::meta(std::string_view name, std::error_code& ec) {
   if ((ec = read_begin())) return std::nullopt;
   ResetOnExit guard{reader_};
@@ -583,6 +679,12 @@ std::error_code Store::stats(StoreStats& out) {
   out.outbox_shed_superseded = counter(kMetaShedSuperseded);
   out.outbox_shed_oldest = counter(kMetaShedOldest);
   out.outbox_over_bound = counter(kMetaOverBound);
+  out.deadletter_parked = counter(kMetaDeadParked);
+  out.deadletter_dropped = counter(kMetaDeadDropped);
+  if (deadletter_ != kNoDatabase) out.deadletter_items = entries(deadletter_);
+  if (auto v = reader_.get(meta_, as_bytes(kMetaDeadReason), ec)) {
+    out.deadletter_reason.assign(reinterpret_cast<const char*>(v->data()), v->size());
+  }
   out.schema_version = static_cast<std::uint32_t>(counter(kMetaSchema));
   {
     Cursor c(reader_.handle(), outbox_, ec);

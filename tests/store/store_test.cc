@@ -362,3 +362,72 @@ TEST_CASE("a read-only open sees committed data and refuses writes") {
   REQUIRE_FALSE(writer.apply(Batch{.devices = {make_device(3)}}));
   CHECK(reader.device(make_device(3).mac, ec).has_value());  // a fresh snapshot per read
 }
+
+TEST_CASE("dead letters: parked items leave the outbox, survive a restart and requeue first") {
+  ScratchDir dir;
+  {
+    Store store;
+    REQUIRE_FALSE(store.open(options_for(dir.path())));
+    REQUIRE_FALSE(store.apply(Batch{.outbox = {item("a"), item("b"), item("c"), item("d")}}));
+    const std::uint64_t refused[] = {2, 3, 99};  // 99 does not exist: ignored
+    REQUIRE_FALSE(store.outbox_park(refused, "400 Bad Request: field x"));
+    std::vector<OutboxItem> items;
+    REQUIRE_FALSE(store.outbox_peek(10, items));
+    REQUIRE(items.size() == 2);
+    CHECK(items[0].seq == 1);
+    CHECK(items[1].seq == 4);
+    const std::uint64_t acked[] = {1, 4};
+    REQUIRE_FALSE(store.outbox_ack(acked));
+  }
+  Store store;
+  REQUIRE_FALSE(store.open(options_for(dir.path())));
+  StoreStats st;
+  REQUIRE_FALSE(store.stats(st));
+  CHECK(st.outbox_items == 0);
+  CHECK(st.deadletter_items == 2);
+  CHECK(st.deadletter_parked == 2);
+  CHECK(st.deadletter_reason == "400 Bad Request: field x");
+  std::vector<OutboxItem> dead;
+  REQUIRE_FALSE(store.deadletter_peek(10, dead));
+  REQUIRE(dead.size() == 2);
+  CHECK(dead[0].entity == "b");
+  CHECK(dead[1].seq == 3);
+
+  // A newer item arrives; requeued dead letters keep their seq and so go out first.
+  REQUIRE_FALSE(store.apply(Batch{.outbox = {item("e")}}));
+  std::size_t moved = 0;
+  REQUIRE_FALSE(store.deadletter_requeue(moved));
+  CHECK(moved == 2);
+  std::vector<OutboxItem> items;
+  REQUIRE_FALSE(store.outbox_peek(10, items));
+  REQUIRE(items.size() == 3);
+  CHECK(items[0].seq == 2);
+  CHECK(items[0].entity == "b");
+  CHECK(items[1].seq == 3);
+  CHECK(items[2].entity == "e");
+  REQUIRE_FALSE(store.stats(st));
+  CHECK(st.deadletter_items == 0);
+}
+
+TEST_CASE("dead letters: the table is bounded, the oldest dropped and counted") {
+  ScratchDir dir;
+  auto o = options_for(dir.path());
+  o.outbox_max_items = 3;
+  Store store;
+  REQUIRE_FALSE(store.open(o));
+  REQUIRE_FALSE(store.apply(Batch{.outbox = {item("a", 1), item("b", 1), item("c", 1)}}));
+  const std::uint64_t first[] = {1, 2, 3};
+  REQUIRE_FALSE(store.outbox_park(first, "400"));
+  REQUIRE_FALSE(store.apply(Batch{.outbox = {item("d", 1), item("e", 1)}}));
+  const std::uint64_t second[] = {4, 5};
+  REQUIRE_FALSE(store.outbox_park(second, "422"));
+  StoreStats st;
+  REQUIRE_FALSE(store.stats(st));
+  CHECK(st.deadletter_items == 3);
+  CHECK(st.deadletter_dropped == 2);
+  CHECK(st.deadletter_parked == 5);
+  std::vector<OutboxItem> dead;
+  REQUIRE_FALSE(store.deadletter_peek(10, dead));
+  REQUIRE(dead.size() == 3);
+  CHECK(dead[0].entity == "c");
+}

@@ -4,9 +4,10 @@
 /// one LMDB environment (DESIGN.md §4).
 ///
 /// Databases: `devices` MAC(6) -> DeviceRecord · `intune` GUID(16) -> IdentityRecord ·
-/// `mac_index` MAC(6) -> Intune GUIDs (dupsort) · `outbox` seq(be64) -> OutboxItem · `meta`
-/// name -> bytes (schema version, sensor id, deltaLink, sync times, counters) · `strings`
-/// id(be32) -> interned text · `cache` name -> bytes (e.g. Ethernet-MAC cache entries).
+/// `mac_index` MAC(6) -> Intune GUIDs (dupsort) · `outbox` seq(be64) -> OutboxItem · `deadletter`
+/// seq(be64) -> OutboxItem · `meta` name -> bytes (schema version, sensor id, deltaLink, sync
+/// times, counters) · `strings` id(be32) -> interned text · `cache` name -> bytes (e.g.
+/// Ethernet-MAC cache entries).
 ///
 /// Writes: apply() takes a whole Batch and commits it in ONE write transaction, so a record and
 /// the outbox items describing it become durable together or not at all. When LMDB reports the
@@ -19,6 +20,12 @@
 /// priority-0 items superseded by a newer item of the same entity, then the oldest priority-0
 /// items; priority-1 items are never shed (the bound is then exceeded and counted). Every shed
 /// item is counted in meta (outbox_shed_superseded, outbox_shed_oldest, outbox_over_bound).
+///
+/// Dead letters: items the upstream refused for good (a 4xx other than 408/429) are moved, with
+/// their seq, to the `deadletter` table so that they stop blocking the items behind them;
+/// deadletter_requeue() moves them all back to the outbox (same seq, so they go first). The
+/// table holds at most `outbox_max_items`; past that the oldest dead letters are dropped and
+/// counted (deadletter_dropped).
 ///
 /// Thread safety: one Store per process, used from one thread at a time (the agent thread);
 /// `edgeid inventory` may read the same environment from another process at any time.
@@ -83,6 +90,10 @@ struct StoreStats {
   std::uint64_t outbox_shed_superseded = 0;
   std::uint64_t outbox_shed_oldest = 0;
   std::uint64_t outbox_over_bound = 0;
+  std::uint64_t deadletter_items = 0;
+  std::uint64_t deadletter_parked = 0;   ///< items ever parked
+  std::uint64_t deadletter_dropped = 0;  ///< dead letters dropped over the bound
+  std::string deadletter_reason;         ///< why the last batch was parked
   std::uint64_t map_size = 0;
   std::uint64_t used_bytes = 0;        ///< pages in use * page size
   std::uint64_t file_bytes = 0;        ///< size of data.mdb
@@ -128,6 +139,13 @@ class Store {
                               const CorruptFn& on_corrupt = {});
   /// Deletes the given items (after the upstream acknowledged them).
   std::error_code outbox_ack(std::span<const std::uint64_t> seqs);
+  /// Moves the given outbox items to the dead-letter table in one transaction; @p reason (the
+  /// upstream's answer, short) is kept in meta for `status`.
+  std::error_code outbox_park(std::span<const std::uint64_t> seqs, std::string_view reason);
+  /// Moves every dead letter back to the outbox; @p moved receives the count.
+  std::error_code deadletter_requeue(std::size_t& moved);
+  /// Up to @p max oldest dead letters, in seq order (for inspection).
+  std::error_code deadletter_peek(std::size_t max, std::vector<OutboxItem>& out);
 
   std::optional<std::string> meta(std::string_view name, std::error_code& ec);
   std::optional<std::string> cache(std::string_view name, std::error_code& ec);
@@ -161,8 +179,8 @@ class Store {
   StoreOptions options_;
   ReadTxn reader_;
   StringTable strings_;
-  unsigned devices_ = 0, intune_ = 0, mac_index_ = 0, outbox_ = 0, meta_ = 0, strings_db_ = 0,
-           cache_ = 0;
+  unsigned devices_ = 0, intune_ = 0, mac_index_ = 0, outbox_ = 0, deadletter_ = 0, meta_ = 0,
+           strings_db_ = 0, cache_ = 0;
   std::uint64_t next_seq_ = 1;
   int stale_readers_ = 0;
 };
