@@ -41,6 +41,45 @@ bool fresher(const store::IdentityRecord& a, const store::IdentityRecord& b) noe
   return identity_key(a) < identity_key(b);
 }
 
+bool noncompliant(const store::IdentityRecord& id) noexcept {
+  return iequals(id.compliance_state, "noncompliant");
+}
+
+// An event (docs/UPSTREAM.md): what happened, to which MAC, and the facts an analyst filters on.
+std::string event_json(std::string_view type, const store::DeviceRecord& d,
+                       const store::IdentityRecord* identity, const Guid& previous,
+                       const MergeOptions& options) {
+  std::string out = "{\"type\":";
+  append_json_string(out, type);
+  out += ",\"time\":\"" + options.now.to_rfc3339() + "\",\"mac\":\"" + d.mac.to_string() + '"';
+  out += d.randomized ? ",\"randomized\":true" : ",\"randomized\":false";
+  out += ",\"state\":";
+  append_json_string(out, to_string(static_cast<RecordState>(d.state)));
+  auto text = [&](std::string_view key, std::string_view value) {
+    if (value.empty()) return;
+    out += ",\"";
+    out += key;
+    out += "\":";
+    append_json_string(out, value);
+  };
+  text("vendor", d.vendor);
+  text("hostname", d.hostname);
+  if (!d.ipv4.empty()) text("ipv4", ipv4_text(d.ipv4.front().data()));
+  if (identity != nullptr) {
+    text("intune_id", d.intune_id.to_string());
+    text("device_name", identity->device_name);
+    text("user_principal_name", identity->user_principal_name);
+    text("compliance_state", identity->compliance_state);
+    text("match_by", to_string(static_cast<MatchBy>(d.match_by)));
+  }
+  if (!previous.is_nil() && previous != d.intune_id)
+    text("previous_intune_id", previous.to_string());
+  out += ",\"sensor_id\":";
+  append_json_string(out, options.sensor_id);
+  out += ",\"record_version\":" + std::to_string(d.version) + "}";
+  return out;
+}
+
 std::string guid_entity(const Guid& id) {
   return std::string("i") + std::string(reinterpret_cast<const char*>(id.bytes().data()), 16);
 }
@@ -180,6 +219,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
 
   // Identities: the new complete set, or the current one. changed_ids: added or modified.
   std::set<Guid> changed_ids;
+  std::set<Guid> was_noncompliant;  // of the changed identities, before the change
   if (input.identities) {
     std::map<Guid, store::IdentityRecord> incoming;
     for (auto& id : *input.identities) {
@@ -194,6 +234,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
       const auto old = s.identities.find(key);
       if (old == s.identities.end() || !(old->second == id)) {
         changed_ids.insert(key);
+        if (old != s.identities.end() && noncompliant(old->second)) was_noncompliant.insert(key);
         result.batch.identities.push_back(id);
       }
     }
@@ -282,6 +323,13 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
       important = !same_merge(old, m) || identity_changed;
       changed = important || &old != &d;
     }
+    // Events compare the merge fields before and after this round (old is d's former self).
+    const Guid old_id = is_new ? Guid() : old.intune_id;
+    const bool old_unmanaged =
+        !is_new && old.state == static_cast<std::uint8_t>(RecordState::unmanaged);
+    const bool had_noncompliant =
+        !is_new && old_id == m.intune_id && !old_id.is_nil() &&
+        (changed_ids.contains(old_id) ? was_noncompliant.contains(old_id) : noncompliant(*winner));
     d.state = m.state;
     d.intune_id = m.intune_id;
     d.entra_device_id = m.entra_device_id;
@@ -302,6 +350,28 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     item.created = options.now;
     item.payload = device_record_json(d, winner, options.sensor_id);
     result.batch.outbox.push_back(std::move(item));
+
+    auto event = [&](std::string_view type, std::uint8_t priority) {
+      store::OutboxItem e;
+      e.kind = kOutboxEvent;
+      e.priority = priority;
+      // Unique per record version and type: events never supersede one another.
+      e.entity = "e" + std::string(type) + mac_entity(mac) + std::to_string(d.version);
+      e.entity_version = d.version;
+      e.created = options.now;
+      e.payload = event_json(type, d, winner, old_id, options);
+      result.batch.outbox.push_back(std::move(e));
+    };
+    const bool is_managed = winner != nullptr;
+    if (is_new) event("device.new", 0);
+    if (!is_new && old_id != d.intune_id) event("device.identity_changed", 1);
+    if (is_managed && noncompliant(*winner) && !had_noncompliant) {
+      event("device.noncompliant_seen", 1);
+    }
+    if (!is_managed && (is_new || !old_unmanaged)) event("device.unmanaged_seen", 0);
+    if (is_managed && d.randomized && (is_new || old_id != d.intune_id)) {
+      event("device.randomized_matched", 1);
+    }
   }
 
   // identity_only records: Intune-backed identities nothing on the wire matched.

@@ -70,12 +70,39 @@ IdentityRecord entra_only(int object_id, std::string name) {
   return r;
 }
 
-MergeResult run(const MergeState& state, std::vector<DeviceRecord> devices,
-                std::optional<std::vector<IdentityRecord>> ids) {
+// A round, with its events taken out of the outbox (most cases look at records only).
+struct Round : MergeResult {
+  std::vector<edgeid::store::OutboxItem> events;
+};
+
+Round run(const MergeState& state, std::vector<DeviceRecord> devices,
+          std::optional<std::vector<IdentityRecord>> ids) {
   MergeInput in;
   in.observed = std::move(devices);
   in.identities = std::move(ids);
-  return merge(state, std::move(in), MergeOptions{"s1", Timestamp::from_unix_seconds(9000)});
+  Round r{merge(state, std::move(in), MergeOptions{"s1", Timestamp::from_unix_seconds(9000)}), {}};
+  auto& outbox = r.batch.outbox;
+  for (auto it = outbox.begin(); it != outbox.end();) {
+    if (it->kind == edgeid::agent::kOutboxEvent) {
+      r.events.push_back(std::move(*it));
+      it = outbox.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return r;
+}
+
+// "type@mac" of each event, in order.
+std::vector<std::string> event_list(const Round& r) {
+  std::vector<std::string> out;
+  for (const auto& e : r.events) {
+    const auto type_at = e.payload.find("\"type\":\"") + 8;
+    const auto mac_at = e.payload.find("\"mac\":\"") + 7;
+    out.push_back(e.payload.substr(type_at, e.payload.find('"', type_at) - type_at) + "@" +
+                  e.payload.substr(mac_at, 17));
+  }
+  return out;
 }
 
 const DeviceRecord& at(const MergeResult& r, const char* m) {
@@ -353,4 +380,54 @@ TEST_CASE("merge: merge_into changes the state in place exactly as merge() compu
   // The third round broke the host-name match of the first laptop: it is unmanaged now.
   CHECK(in_place.devices.at(mac("02:00:00:00:00:01")).state ==
         static_cast<std::uint8_t>(RecordState::unmanaged));
+}
+
+TEST_CASE("merge: events for new, unmanaged, noncompliant, randomized and re-identified devices") {
+  auto laptop = identity(1, "LAPTOP-1", "00:11:22:33:44:55");
+  auto phone = identity(2, "phone-7");
+  phone.compliance_state = "noncompliant";
+  auto random = device("5a:00:00:00:00:01", "phone-7");
+  random.randomized = true;
+  const auto first = run({}, {device("00:11:22:33:44:55"), device("00:11:22:33:44:66"), random},
+                         std::vector{laptop, phone});
+  CHECK(event_list(first) == std::vector<std::string>{
+                                 "device.new@00:11:22:33:44:55",
+                                 "device.new@00:11:22:33:44:66",
+                                 "device.unmanaged_seen@00:11:22:33:44:66",
+                                 "device.new@5a:00:00:00:00:01",
+                                 "device.noncompliant_seen@5a:00:00:00:00:01",
+                                 "device.randomized_matched@5a:00:00:00:00:01",
+                             });
+  const auto& nc = first.events.at(4);
+  CHECK(nc.priority == 1);
+  CHECK(nc.payload.find("\"intune_id\":\"" + guid(2).to_string() + "\"") != std::string::npos);
+  CHECK(nc.payload.find("\"match_by\":\"hostname\"") != std::string::npos);
+  CHECK(nc.payload.find("\"sensor_id\":\"s1\"") != std::string::npos);
+  CHECK(nc.payload.find("\"time\":\"1970-01-01T02:30:00Z\"") != std::string::npos);
+  CHECK(first.events.at(0).priority == 0);
+  CHECK(first.events.at(0).entity != first.events.at(1).entity);  // never superseded
+
+  // A sync that changes only lastSync: no event (still noncompliant, same identity).
+  phone.last_sync = Timestamp::from_unix_seconds(6000);
+  const auto second = run(first.next, {}, std::vector{laptop, phone});
+  CHECK(second.events.empty());
+
+  // The laptop turns noncompliant; the phone's identity is deleted from the tenant.
+  laptop.compliance_state = "noncompliant";
+  const auto third = run(second.next, {}, std::vector{laptop});
+  CHECK(event_list(third) == std::vector<std::string>{
+                                 "device.noncompliant_seen@00:11:22:33:44:55",
+                                 "device.identity_changed@5a:00:00:00:00:01",
+                                 "device.unmanaged_seen@5a:00:00:00:00:01",
+                             });
+  CHECK(third.events.at(1).payload.find("\"previous_intune_id\":\"" + guid(2).to_string()) !=
+        std::string::npos);
+  CHECK(third.events.at(1).priority == 1);
+
+  // Quiet again: more packets change the record, not its identity: no event.
+  auto busier = device("00:11:22:33:44:55");
+  busier.packets = 99;
+  const auto fourth = run(third.next, {busier}, std::nullopt);
+  CHECK(fourth.batch.outbox.size() == 1);
+  CHECK(fourth.events.empty());
 }

@@ -53,6 +53,7 @@ inline constexpr std::uint16_t kHostnameConfidence = 600;  ///< permille: 0.6
 inline constexpr std::uint8_t kOutboxDevice = 1;        ///< payload: a §10 record of a MAC
 inline constexpr std::uint8_t kOutboxIdentityOnly = 2;  ///< payload: an identity_only record
                                                         ///< (or {"removed":true,...})
+inline constexpr std::uint8_t kOutboxEvent = 3;         ///< payload: an event object (below)
 
 std::string_view to_string(RecordState state) noexcept;
 std::string_view to_string(MatchBy by) noexcept;
@@ -112,6 +113,14 @@ struct MergeResult {
   std::size_t changed_records = 0;
 };
 
+/// Events (outbox kind kOutboxEvent, docs/UPSTREAM.md), emitted by a round for a MAC record:
+///   device.new                a MAC never seen before;
+///   device.identity_changed   an existing record gained, lost or switched its identity;
+///   device.noncompliant_seen  a record on the wire whose identity is noncompliant, when that
+///                             becomes true (new device, new match, or compliance turned);
+///   device.unmanaged_seen     a record that becomes unmanaged (new, or lost its identity);
+///   device.randomized_matched a randomized MAC that gains an identity.
+/// identity_changed, noncompliant_seen and randomized_matched are priority 1 (never shed).
 /// One round of correlation. Deterministic: the same state and input give the same result.
 MergeResult merge(const MergeState& state, MergeInput input, const MergeOptions& options);
 /// The same round in place: @p state becomes the next state (the result's `next` stays empty).
