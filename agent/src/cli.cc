@@ -46,6 +46,8 @@ const Command kCommands[] = {
      "ask the agent to sync identities now (root or admin group)", run_sync},
     {"flush", "[--json] [--socket PATH]",
      "ask the agent to write pending changes now (root or admin group)", run_flush},
+    {"upstream", "retry [--json] [--socket PATH] | clickhouse-ddl [--config FILE] [--database D]",
+     "re-send refused batches (root or admin group), or print the ClickHouse tables", run_upstream},
     {"metrics", "[--json] [--socket PATH]", "the agent's metrics in Prometheus text format",
      run_metrics},
     {"config-get", "[--json] [--socket PATH]", "the agent's running configuration, redacted",

@@ -43,5 +43,7 @@ int run_flush(const CommandArgs& a);
 int run_metrics(const CommandArgs& a);
 int run_config_get(const CommandArgs& a);
 int run_list_commands(const CommandArgs& a);
+int run_upstream(const CommandArgs& a);
+int run_upstream_retry(const CommandArgs& a);
 
 }  // namespace edgeid::agent

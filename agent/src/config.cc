@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <fstream>
 #include <limits>
 #include <net/if.h>
@@ -17,6 +18,7 @@
 #include <boost/json.hpp>
 
 #include "cloud/oauth.h"
+#include "cloud/url.h"
 #include "platform/files.h"
 
 namespace edgeid::agent {
@@ -115,6 +117,17 @@ const Field<UpstreamConfig> kUpstream[] = {
     {"url", &UpstreamConfig::url},
     {"token_file", &UpstreamConfig::token_file, kPath | kSecretFile},
     {"ca_file", &UpstreamConfig::ca_file, kPath},
+    {"certificate_file", &UpstreamConfig::certificate_file, kPath},
+    {"certificate_key_file", &UpstreamConfig::certificate_key_file, kPath | kSecretFile},
+    {"user", &UpstreamConfig::user, kNonEmpty, "default"},
+    {"password_file", &UpstreamConfig::password_file, kPath | kSecretFile},
+    {"database", &UpstreamConfig::database, kNonEmpty, "edgeid"},
+    {"table", &UpstreamConfig::table, kNonEmpty, "devices"},
+    {"events_table", &UpstreamConfig::events_table, kNonEmpty, "events"},
+    {"max_batch_records", &UpstreamConfig::max_batch_records, kNone, {}, 500, 1, 100'000},
+    {"max_batch_bytes", &UpstreamConfig::max_batch_bytes, kNone, {}, 1 << 20, 1024, 64 << 20},
+    {"timeout_s", &UpstreamConfig::timeout_s, kNone, {}, 30, 1, 600},
+    {"backoff_max_s", &UpstreamConfig::backoff_max_s, kNone, {}, 300, 1, 86'400},
 };
 const Field<ControlConfig> kControl[] = {
     {"socket", &ControlConfig::socket, kNonEmpty | kPath, "/run/edgeid/control.sock"},
@@ -324,8 +337,28 @@ void finish(Config& c, const json::object& root) {
   } else if (id.source == "file") {
     if (!has("file")) fail("identity.file", "required when identity.source is \"file\"");
   }
-  if (c.upstream.sink != "none" && c.upstream.url.empty()) {
-    fail("upstream.url", "required when upstream.sink is \"" + c.upstream.sink + "\"");
+  const auto& u = c.upstream;
+  if (u.sink != "none") {
+    if (u.url.empty()) fail("upstream.url", "required when upstream.sink is \"" + u.sink + "\"");
+    const auto url = cloud::Url::parse(u.url);
+    if (!url) fail("upstream.url", "expected an absolute http(s) URL without user or fragment");
+    // A credential in plain text may only cross the loopback interface.
+    const bool loopback =
+        url->host == "localhost" || url->host == "::1" || url->host.rfind("127.", 0) == 0;
+    if (!url->is_https() && !loopback && (!u.token_file.empty() || !u.password_file.empty())) {
+      fail("upstream.url", "expected https: a token or password goes only over TLS (or loopback)");
+    }
+    if (u.certificate_file.empty() != u.certificate_key_file.empty()) {
+      fail(u.certificate_file.empty() ? "upstream.certificate_file"
+                                      : "upstream.certificate_key_file",
+           "required with the other certificate key");
+    }
+    for (const auto& name : {u.database, u.table, u.events_table}) {
+      const bool plain = std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_';
+      });
+      if (!plain) fail("upstream", "expected database and table names of letters, digits and _");
+    }
   }
 }
 
@@ -441,10 +474,22 @@ std::string config_to_json(const Config& c) {
     identity["file"] = {{"path", c.identity.file.path}};
   }
   o["identity"] = std::move(identity);
-  o["upstream"] = {{"sink", c.upstream.sink},
-                   {"url", c.upstream.url},
-                   {"token_file", c.upstream.token_file},
-                   {"ca_file", c.upstream.ca_file}};
+  const auto& u = c.upstream;
+  o["upstream"] = {{"sink", u.sink},
+                   {"url", u.url},
+                   {"token_file", u.token_file},
+                   {"ca_file", u.ca_file},
+                   {"certificate_file", u.certificate_file},
+                   {"certificate_key_file", u.certificate_key_file},
+                   {"user", u.user},
+                   {"password_file", u.password_file},
+                   {"database", u.database},
+                   {"table", u.table},
+                   {"events_table", u.events_table},
+                   {"max_batch_records", u.max_batch_records},
+                   {"max_batch_bytes", u.max_batch_bytes},
+                   {"timeout_s", u.timeout_s},
+                   {"backoff_max_s", u.backoff_max_s}};
   o["control"] = {{"socket", c.control.socket},
                   {"group", c.control.group},
                   {"admin_group", c.control.admin_group}};

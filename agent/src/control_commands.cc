@@ -117,6 +117,10 @@ Answer flush_command(const json::object& arguments, ControlContext& context) {
   return action_command<&ControlContext::flush_now>(arguments, context, "flush");
 }
 
+Answer upstream_retry_command(const json::object& arguments, ControlContext& context) {
+  return action_command<&ControlContext::upstream_retry>(arguments, context, "upstream-retry");
+}
+
 Answer metrics_command(const json::object& arguments, ControlContext& context) {
   expect_no_arguments(arguments);
   Answer answer{kResultOk, "metrics (Prometheus text format 0.0.4)", {}};
@@ -149,6 +153,8 @@ constexpr ControlCommand kControlCommands[] = {
      device_command},
     {"sync", "start an identity sync (Intune and Entra ID) now", true, sync_command},
     {"flush", "write pending inventory changes to the store now", true, flush_command},
+    {"upstream-retry", "re-send the batches the upstream refused (dead letters)", true,
+     upstream_retry_command},
     {"metrics", "counters and gauges in Prometheus text format", false, metrics_command},
     {"config-get", "the running configuration with secrets redacted", false, config_get_command},
     {"list-commands", "the commands this agent accepts", false, list_commands_command},

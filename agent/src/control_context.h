@@ -39,6 +39,8 @@ class ControlContext {
   virtual std::error_code sync_now(std::string& detail) = 0;
   /// `flush`: write pending changes to the store now.
   virtual std::error_code flush_now(std::string& detail) = 0;
+  /// `upstream-retry`: move the dead letters back to the outbox and send now.
+  virtual std::error_code upstream_retry(std::string& detail) = 0;
   /// `metrics`: Prometheus text exposition format (version 0.0.4).
   virtual std::string metrics() = 0;
   /// `config-get`: the running configuration with secrets redacted.

@@ -359,6 +359,10 @@ int run_flush(const CommandArgs& a) {
   return run_action(a, "flush");
 }
 
+int run_upstream_retry(const CommandArgs& a) {
+  return run_action(a, "upstream-retry");
+}
+
 int run_metrics(const CommandArgs& a) {
   const CtlOptions o = only_common_options(a);
   ControlReply reply;

@@ -36,6 +36,7 @@
 #include "platform/sd_notify.h"
 #include "platform/signals.h"
 #include "sync_state.h"
+#include "upstream_stack.h"
 
 namespace edgeid::agent {
 
@@ -84,6 +85,7 @@ class Daemon final : public ControlContext {
   std::optional<json::object> device(const std::string& key) override;
   std::error_code sync_now(std::string& detail) override;
   std::error_code flush_now(std::string& detail) override;
+  std::error_code upstream_retry(std::string& detail) override;
   std::string metrics() override;
   json::object config_redacted() override;
 
@@ -131,6 +133,7 @@ class Daemon final : public ControlContext {
   std::unique_ptr<CaptureWorker> capture_;
   std::unique_ptr<GraphStack> graph_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<UpstreamStack> upstream_;
 
   // Observations not yet merged: activity-only changes wait up to activity_interval_s.
   struct Deferred {
@@ -218,6 +221,10 @@ void Daemon::start() {
   }
 
   make_identity_source();  // reads credentials: before privileges go
+  if (config_.upstream.sink != "none") {
+    upstream_ = std::make_unique<UpstreamStack>(io_, config_.upstream, config_.sensor_id, store_,
+                                                clock_, log_.child("upstream"));
+  }
 
   ControlServerOptions co;
   co.socket_path = config_.control.socket;
@@ -275,6 +282,7 @@ void Daemon::start() {
   }
   intune_due_ = entra_due_ = config_.identity.source != "none";
   asio::post(io_, [this] { run_due_syncs(); });
+  if (upstream_) upstream_->uploader().kick();  // what an earlier run left in the outbox
 }
 
 void Daemon::make_identity_source() {
@@ -321,6 +329,8 @@ void Daemon::shutdown() {
   }
   control_->stop();
   if (graph_) graph_->close();
+  // A batch in flight is not acknowledged: it goes again after the restart.
+  if (upstream_) upstream_->close();
   for (auto* t : {&flush_timer_, &store_sync_timer_, &retention_timer_, &watchdog_timer_,
                   &intune_timer_, &entra_timer_}) {
     t->cancel();
@@ -608,6 +618,7 @@ bool Daemon::commit(store::Batch batch, std::string& detail) {
     return true;
   }
   const std::size_t records = batch.devices.size();
+  const bool for_upstream = !batch.outbox.empty();
   if (auto ec = store_.apply(batch)) {
     ++flush_errors_;
     detail = "store: " + ec.message();
@@ -618,6 +629,7 @@ bool Daemon::commit(store::Batch batch, std::string& detail) {
   }
   records_written_ += records;
   last_flush_error_.clear();
+  if (for_upstream && upstream_) upstream_->uploader().kick();
   return true;
 }
 
@@ -812,7 +824,26 @@ json::object Daemon::status() {
       outbox["oldest_age_s"] = clock_.now().unix_seconds() - stats.outbox_oldest->unix_seconds();
     }
     outbox["shed"] = stats.outbox_shed_superseded + stats.outbox_shed_oldest;
+    outbox["over_bound"] = stats.outbox_over_bound;
     o["outbox"] = std::move(outbox);
+    json::object up{{"sink", config_.upstream.sink},
+                    {"dead_letters", stats.deadletter_items},
+                    {"dead_letters_dropped", stats.deadletter_dropped}};
+    if (stats.deadletter_items > 0) up["dead_letter_reason"] = stats.deadletter_reason;
+    if (upstream_) {
+      const auto u = upstream_->uploader().status();
+      up["delivered_items"] = u.delivered_items;
+      up["delivered_batches"] = u.delivered_batches;
+      up["failures"] = u.failures;
+      up["retries"] = u.retries;
+      up["parked_items"] = u.parked_items;
+      up["state"] = u.backing_off ? "backing_off" : (u.in_flight ? "sending" : "idle");
+      if (u.backing_off) up["next_attempt_in_s"] = (u.next_attempt_in.count() + 999) / 1000;
+      if (u.last_success) up["last_success"] = u.last_success->to_rfc3339();
+      if (u.last_failure) up["last_failure"] = u.last_failure->to_rfc3339();
+      if (!u.last_error.empty()) up["last_error"] = u.last_error;
+    }
+    o["upstream"] = std::move(up);
     o["store"] = {{"file_bytes", stats.file_bytes},
                   {"used_bytes", stats.used_bytes},
                   {"map_size", stats.map_size},
@@ -907,6 +938,22 @@ std::error_code Daemon::sync_now(std::string& detail) {
 
 std::error_code Daemon::flush_now(std::string& detail) {
   return flush(true, detail);
+}
+
+std::error_code Daemon::upstream_retry(std::string& detail) {
+  if (!upstream_) {
+    detail = "no upstream sink is configured";
+    return std::make_error_code(std::errc::operation_not_supported);
+  }
+  std::size_t moved = 0;
+  if (auto ec = store_.deadletter_requeue(moved)) {
+    detail = "store: " + ec.message();
+    return ec;
+  }
+  upstream_->uploader().retry_now();
+  detail = "requeued " + std::to_string(moved) + " dead letters; sending now";
+  log_.info("upstream.retry_requested", kv("requeued", moved));
+  return {};
 }
 
 std::string Daemon::metrics() {
@@ -1008,6 +1055,19 @@ std::string Daemon::metrics() {
                                : 0);
     metric("store_file_bytes", "gauge", "Size of the store's data file.");
     sample("store_file_bytes", "", stats.file_bytes);
+    metric("upstream_dead_letters", "gauge", "Items the upstream refused, parked.");
+    sample("upstream_dead_letters", "", stats.deadletter_items);
+  }
+  if (upstream_) {
+    const auto u = upstream_->uploader().status();
+    metric("upstream_delivered_items_total", "counter", "Outbox items the upstream accepted.");
+    sample("upstream_delivered_items_total", "", u.delivered_items);
+    metric("upstream_delivered_bytes_total", "counter", "Request bytes of delivered batches.");
+    sample("upstream_delivered_bytes_total", "", u.delivered_bytes);
+    metric("upstream_retries_total", "counter", "Failed deliveries that will be retried.");
+    sample("upstream_retries_total", "", u.retries);
+    metric("upstream_parked_items_total", "counter", "Items parked as dead letters.");
+    sample("upstream_parked_items_total", "", u.parked_items);
   }
   return m;
 }

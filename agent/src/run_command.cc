@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
 #include "agent/cli.h"
 #include "agent/config.h"
 #include "agent/inventory.h"
@@ -20,6 +22,7 @@
 #include "graph_stack.h"
 #include "platform/log.h"
 #include "platform/time.h"
+#include "upstream_stack.h"
 
 namespace edgeid::agent {
 
@@ -130,6 +133,25 @@ std::vector<cloud::Identity> load_identities(const Config& c) {
   return {};
 }
 
+// Sends the outbox until it is empty, or stops at the first failure that would be retried (the
+// items stay in the outbox for the next run). Returns false then, with the reason in @p detail.
+bool push_once(const Config& c, store::Store& store, std::string& detail, UploaderStatus& status) {
+  boost::asio::io_context io;
+  platform::StderrSink sink;
+  platform::Logger log(sink, "upstream", platform::LogLevel::warning);
+  platform::SystemClock clock;
+  UpstreamStack stack(io, c.upstream, c.sensor_id, store, clock, log);
+  bool ok = false;
+  stack.uploader().drain([&](bool all) {
+    ok = all;
+    status = stack.uploader().status();
+    stack.close();
+  });
+  io.run();
+  if (!ok) detail = status.last_error;
+  return ok;
+}
+
 int run_once(const Config& c, std::ostream& err) {
   if (c.capture.pcap_files.empty()) {
     throw ConfigError("capture.pcap_files: run --once reads capture files; none are configured");
@@ -169,6 +191,16 @@ int run_once(const Config& c, std::ostream& err) {
       << " unmanaged=" << result.unmanaged << " identity_only=" << result.identity_only
       << " changed=" << result.changed_records << " outbox=" << result.batch.outbox.size()
       << " data_dir=" << c.store.data_dir << '\n';
+  if (c.upstream.sink != "none") {
+    UploaderStatus pushed;
+    const bool ok = push_once(c, store, detail, pushed);
+    store::StoreStats st;
+    const auto left = store.stats(st) ? 0 : st.outbox_items;
+    err << "edgeid run: upstream=" << c.upstream.sink << " delivered=" << pushed.delivered_items
+        << " batches=" << pushed.delivered_batches << " parked=" << pushed.parked_items
+        << " left=" << left << '\n';
+    if (!ok) throw RunError("upstream: " + detail + " (the outbox keeps the items)");
+  }
   return kExitOk;
 }
 

@@ -28,12 +28,13 @@ TEST_CASE("the command table: unique kebab-case names, help on every row, mutati
     CHECK(c.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string_view::npos);
     CHECK(find_control_command(c.name) == &c);
   }
-  for (const char* expected : {"status", "devices", "device", "sync", "flush", "metrics",
-                               "config-get", "list-commands", "version"}) {
+  for (const char* expected : {"status", "devices", "device", "sync", "flush", "upstream-retry",
+                               "metrics", "config-get", "list-commands", "version"}) {
     CHECK_MESSAGE(names.count(expected) == 1, expected);
   }
   CHECK(find_control_command("sync")->mutates);
   CHECK(find_control_command("flush")->mutates);
+  CHECK(find_control_command("upstream-retry")->mutates);
   CHECK_FALSE(find_control_command("status")->mutates);
   CHECK(find_control_command("nope") == nullptr);
 }
@@ -131,6 +132,10 @@ TEST_CASE("every command answers from the context") {
   a = run(R"({"command":"flush"})", ctx);
   CHECK(a.result == kResultOk);
   CHECK(ctx.flushes == 1);
+  a = run(R"({"command":"upstream-retry"})", ctx);
+  CHECK(a.result == kResultOk);
+  CHECK(a.text == "requeued 2 dead letters; sending now");
+  CHECK(ctx.upstream_retries == 1);
 
   a = run(R"({"command":"metrics"})", ctx);
   CHECK(a.arguments.at("metrics").as_string().starts_with("# TYPE edgeid_packets_total"));

@@ -162,7 +162,8 @@ TEST_CASE("edgeid CLI: sync, flush, metrics, list-commands") {
   CHECK(r.code == 0);
   const auto table = lines(r.out);
   REQUIRE(table.size() == agent::control_commands().size() + 1);
-  CHECK(table[0].starts_with("COMMAND        ACCESS  HELP"));
-  CHECK(r.out.find("sync           admin   start an identity sync") != std::string::npos);
-  CHECK(r.out.find("status         read    ") != std::string::npos);
+  CHECK(table[0].starts_with("COMMAND         ACCESS  HELP"));
+  CHECK(r.out.find("sync            admin   start an identity sync") != std::string::npos);
+  CHECK(r.out.find("upstream-retry  admin   re-send") != std::string::npos);
+  CHECK(r.out.find("status          read    ") != std::string::npos);
 }

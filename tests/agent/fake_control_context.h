@@ -62,6 +62,12 @@ class FakeControlContext : public agent::ControlContext {
     return {};
   }
 
+  std::error_code upstream_retry(std::string& detail) override {
+    ++upstream_retries;
+    detail = "requeued 2 dead letters; sending now";
+    return {};
+  }
+
   std::string metrics() override {
     return "# TYPE edgeid_packets_total counter\nedgeid_packets_total 100\n";
   }
@@ -90,6 +96,7 @@ class FakeControlContext : public agent::ControlContext {
   std::atomic<int> status_calls{0};
   std::atomic<int> syncs{0};
   std::atomic<int> flushes{0};
+  std::atomic<int> upstream_retries{0};
   std::atomic<bool> fail_actions{false};
   // The last devices() query (written on the io thread; read after the reply arrived).
   std::string last_state;

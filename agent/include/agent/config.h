@@ -84,8 +84,19 @@ struct IdentityConfig {
 struct UpstreamConfig {
   std::string sink;  ///< collector | clickhouse | none
   std::string url;
-  std::string token_file;
-  std::string ca_file;
+  std::string token_file;            ///< collector: bearer token (secret file)
+  std::string ca_file;               ///< "" = the system bundle
+  std::string certificate_file;      ///< mutual TLS client certificate (PEM)
+  std::string certificate_key_file;  ///< its key (secret file)
+  std::string user;                  ///< clickhouse
+  std::string password_file;         ///< clickhouse (secret file)
+  std::string database;              ///< clickhouse
+  std::string table;                 ///< clickhouse: the records
+  std::string events_table;          ///< clickhouse: the events
+  std::int64_t max_batch_records = 500;
+  std::int64_t max_batch_bytes = 1 << 20;
+  std::int64_t timeout_s = 30;
+  std::int64_t backoff_max_s = 300;
 };
 
 struct ControlConfig {
