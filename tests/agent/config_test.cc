@@ -188,6 +188,45 @@ TEST_CASE("config: secret files must be private to the service user") {
             .starts_with("upstream.token_file: secret file"));
 }
 
+TEST_CASE("config: upstream keys, their defaults and their rules") {
+  const auto c =
+      parse_config(R"({"upstream": {"sink": "clickhouse", "url": "http://127.0.0.1:8123/"}})", {});
+  CHECK(c.upstream.database == "edgeid");
+  CHECK(c.upstream.table == "devices");
+  CHECK(c.upstream.events_table == "events");
+  CHECK(c.upstream.user == "default");
+  CHECK(c.upstream.max_batch_records == 500);
+  CHECK(c.upstream.max_batch_bytes == 1 << 20);
+  CHECK(c.upstream.timeout_s == 30);
+  CHECK(c.upstream.backoff_max_s == 300);
+  CHECK(error_of(R"({"upstream": {"sink": "collector", "url": "collector.example"}})") ==
+        "upstream.url: expected an absolute http(s) URL without user or fragment");
+  CHECK(
+      error_of(
+          R"({"upstream": {"sink": "collector", "url": "https://c/", "certificate_file": "/c.pem"}})") ==
+      "upstream.certificate_key_file: required with the other certificate key");
+  CHECK(
+      error_of(
+          R"({"upstream": {"sink": "clickhouse", "url": "http://127.0.0.1/", "table": "x; DROP"}})") ==
+      "upstream: expected database and table names of letters, digits and _");
+  CHECK(error_of(R"({"upstream": {"max_batch_records": 0}})") ==
+        "upstream.max_batch_records: expected an integer from 1 to 100000");
+}
+
+TEST_CASE("config: an upstream credential goes only over TLS or loopback") {
+  TempDir dir;
+  const auto pw = dir.write("pw", "secret\n", 0600);
+  auto with = [&](const std::string& url) {
+    return R"({"upstream": {"sink": "clickhouse", "url": ")" + url + R"(", "password_file": ")" +
+           pw + R"("}})";
+  };
+  CHECK(error_of(with("http://ch.example:8123/")) ==
+        "upstream.url: expected https: a token or password goes only over TLS (or loopback)");
+  CHECK_NOTHROW(parse_config(with("https://ch.example:8443/"), {}));
+  CHECK_NOTHROW(parse_config(with("http://127.0.0.1:8123/"), {}));
+  CHECK_NOTHROW(parse_config(with("http://localhost:8123/"), {}));
+}
+
 TEST_CASE("config: load_config reports an unreadable file in one line") {
   try {
     edgeid::agent::load_config("/nonexistent/edgeid.json");
