@@ -79,6 +79,7 @@ const Field<StoreConfig> kStore[] = {
     {"sync_interval_s", &StoreConfig::sync_interval_s, kNone, {}, 30, 1, 3600},
     {"activity_interval_s", &StoreConfig::activity_interval_s, kNone, {}, 300, 1, 86400},
     {"retention_days", &StoreConfig::retention_days, kNone, {}, 30, 0, 3650},
+    {"outbox_max_items", &StoreConfig::outbox_max_items, kNone, {}, 1'000'000, 100, 100'000'000},
 };
 const Field<IdentityConfig> kIdentity[] = {
     {"source", &IdentityConfig::source, kNone, "none", 0, 0, 0, kSources},
@@ -454,7 +455,8 @@ std::string config_to_json(const Config& c) {
                 {"durability", c.store.durability},
                 {"sync_interval_s", c.store.sync_interval_s},
                 {"activity_interval_s", c.store.activity_interval_s},
-                {"retention_days", c.store.retention_days}};
+                {"retention_days", c.store.retention_days},
+                {"outbox_max_items", c.store.outbox_max_items}};
   json::object identity{{"source", c.identity.source}};
   if (c.identity.source == "graph") {
     const auto& g = c.identity.graph;

@@ -197,6 +197,7 @@ void Daemon::start() {
 
   const auto max_map = static_cast<std::size_t>(config_.store.max_map_mib) << 20;
   auto so = store_options(config_.store.data_dir, false, max_map);
+  so.outbox_max_items = static_cast<std::size_t>(config_.store.outbox_max_items);
   so.environment.no_sync = config_.store.durability == "periodic";
   if (auto ec = store_.open(so)) {
     throw StartError("store " + config_.store.data_dir + ": " + ec.message());
@@ -372,7 +373,7 @@ void Daemon::reload() {
   for (const char* section : {"capture", "control", "user", "upstream"}) {
     if (differs(section)) kept.emplace_back(section);
   }
-  for (const char* key : {"data_dir", "max_map_mib", "durability"}) {
+  for (const char* key : {"data_dir", "max_map_mib", "durability", "outbox_max_items"}) {
     if (store_differs(key)) kept.push_back(std::string("store.") + key);
   }
   const bool identity_changed = differs("identity");

@@ -162,7 +162,9 @@ int run_once(const Config& c, std::ostream& err) {
 
   store::Store store;
   const auto max_map = static_cast<std::size_t>(c.store.max_map_mib) << 20;
-  if (auto ec = store.open(store_options(c.store.data_dir, false, max_map))) {
+  auto so = store_options(c.store.data_dir, false, max_map);
+  so.outbox_max_items = static_cast<std::size_t>(c.store.outbox_max_items);
+  if (auto ec = store.open(so)) {
     throw RunError("store " + c.store.data_dir + ": " + ec.message());
   }
   MergeState state;

@@ -119,7 +119,7 @@ TEST_CASE("config: unknown keys are rejected with their path and the known keys"
   const auto e = error_of(R"({"store": {"data_dir": "/x", "flush": 5}})");
   CHECK(e ==
         "store.flush: unknown key (expected one of: data_dir, flush_interval_s, max_map_mib, "
-        "durability, sync_interval_s, activity_interval_s, retention_days)");
+        "durability, sync_interval_s, activity_interval_s, retention_days, outbox_max_items)");
   CHECK(error_of(R"({"identity": {"graph": {"tenant_id": "t", "client_id": "c", "secret": "s"}}})")
             .starts_with("identity.graph.secret: unknown key"));
   CHECK(error_of(R"({"identity": {"file": {"path": "x", "format": "csv"}}})")

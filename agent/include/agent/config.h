@@ -54,6 +54,8 @@ struct StoreConfig {
   /// this often; any other change is written at the next flush.
   std::int64_t activity_interval_s = 0;
   std::int64_t retention_days = 0;  ///< devices not seen for this long are removed; 0: never
+  /// The outbox bound (and the dead-letter table's): see docs/UPSTREAM.md for what is shed.
+  std::int64_t outbox_max_items = 0;
 };
 
 struct GraphConfig {
