@@ -72,8 +72,9 @@ std::string event_json(std::string_view type, const store::DeviceRecord& d,
     text("compliance_state", identity->compliance_state);
     text("match_by", to_string(static_cast<MatchBy>(d.match_by)));
   }
-  if (!previous.is_nil() && previous != d.intune_id)
+  if (!previous.is_nil() && previous != d.intune_id) {
     text("previous_intune_id", previous.to_string());
+  }
   out += ",\"sensor_id\":";
   append_json_string(out, options.sensor_id);
   out += ",\"record_version\":" + std::to_string(d.version) + "}";
@@ -351,15 +352,16 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     item.payload = device_record_json(d, winner, options.sensor_id);
     result.batch.outbox.push_back(std::move(item));
 
+    const store::DeviceRecord& record = d;  // lambdas cannot capture structured bindings (C++20)
     auto event = [&](std::string_view type, std::uint8_t priority) {
       store::OutboxItem e;
       e.kind = kOutboxEvent;
       e.priority = priority;
       // Unique per record version and type: events never supersede one another.
-      e.entity = "e" + std::string(type) + mac_entity(mac) + std::to_string(d.version);
-      e.entity_version = d.version;
+      e.entity = "e" + std::string(type) + mac_entity(record.mac) + std::to_string(record.version);
+      e.entity_version = record.version;
       e.created = options.now;
-      e.payload = event_json(type, d, winner, old_id, options);
+      e.payload = event_json(type, record, winner, old_id, options);
       result.batch.outbox.push_back(std::move(e));
     };
     const bool is_managed = winner != nullptr;

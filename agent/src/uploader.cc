@@ -17,17 +17,17 @@ using platform::kv;
 // Everything the callbacks touch lives here, held by shared_ptr so that a callback arriving
 // after stop() finds it alive (and sees `stopped`).
 struct Uploader::State : std::enable_shared_from_this<Uploader::State> {
-  State(asio::io_context& io_, store::Store& store_, cloud::HttpClient& http_,
-        std::unique_ptr<cloud::UpstreamSink> sink_, UploaderOptions options_,
-        const platform::Clock& clock_, platform::Logger log_)
-      : io(io_),
-        store(store_),
-        http(http_),
-        sink(std::move(sink_)),
-        options(std::move(options_)),
-        clock(clock_),
-        log(std::move(log_)),
-        timer(io_) {
+  State(asio::io_context& context, store::Store& outbox, cloud::HttpClient& client,
+        std::unique_ptr<cloud::UpstreamSink> the_sink, UploaderOptions opts,
+        const platform::Clock& time_source, const platform::Logger& logger)
+      : io(context),
+        store(outbox),
+        http(client),
+        sink(std::move(the_sink)),
+        options(std::move(opts)),
+        clock(time_source),
+        log(logger),
+        timer(context) {
     if (!options.jitter) {
       options.jitter = [engine = std::minstd_rand(std::random_device{}())]() mutable {
         return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
@@ -144,18 +144,19 @@ struct Uploader::State : std::enable_shared_from_this<Uploader::State> {
   }
 
   void send(std::size_t index) {
-    http.async_request(requests[index], [self = shared_from_this(), index](
-                                            std::error_code ec, cloud::HttpResponse response) {
-      if (self->stopped) return;
-      const auto now = self->clock.now();
-      auto result = self->sink->judge(ec, response, static_cast<double>(now.unix_seconds()));
-      if (result.what == cloud::Delivery::delivered && index + 1 < self->requests.size()) {
-        self->send(index + 1);
-        return;
-      }
-      self->in_flight = false;
-      self->done(std::move(result));
-    });
+    http.async_request(
+        requests[index], [self = shared_from_this(), index](std::error_code ec,
+                                                            const cloud::HttpResponse& response) {
+          if (self->stopped) return;
+          const auto now = self->clock.now();
+          auto result = self->sink->judge(ec, response, static_cast<double>(now.unix_seconds()));
+          if (result.what == cloud::Delivery::delivered && index + 1 < self->requests.size()) {
+            self->send(index + 1);
+            return;
+          }
+          self->in_flight = false;
+          self->done(std::move(result));
+        });
   }
 
   void done(cloud::DeliveryResult result) {
@@ -208,11 +209,12 @@ struct Uploader::State : std::enable_shared_from_this<Uploader::State> {
     const auto exp = std::min<std::uint64_t>(st.failures - 1, 20);
     const auto step_ms =
         std::min<std::int64_t>(options.backoff_initial.count() << exp, options.backoff_max.count());
+    const std::int64_t half = step_ms / 2;
     auto delay = std::chrono::milliseconds(
-        step_ms / 2 +
-        static_cast<std::int64_t>(options.jitter() * static_cast<double>(step_ms / 2)));
-    if (result.retry_after)
+        half + static_cast<std::int64_t>(options.jitter() * static_cast<double>(half)));
+    if (result.retry_after) {
       delay = std::max(delay, std::min(*result.retry_after, options.retry_after_max));
+    }
     log.warning("upstream.retry", kv("failures", st.failures), kv("detail", result.detail),
                 kv("delay_ms", static_cast<std::int64_t>(delay.count())));
     finish_drains(false);
@@ -237,7 +239,10 @@ Uploader::Uploader(asio::io_context& io, store::Store& store, cloud::HttpClient&
 }
 
 Uploader::~Uploader() {
-  stop();
+  try {
+    stop();
+  } catch (...) {  // a destructor must not throw, and there is nothing left to undo
+  }
 }
 
 void Uploader::kick() {

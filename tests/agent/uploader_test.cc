@@ -21,7 +21,7 @@ using fakes::FakeHttpServer;
 using fakes::FakeRequest;
 using fakes::FakeResponse;
 
-store::OutboxItem record(int n, std::string text = "ok") {
+store::OutboxItem record(int n, const std::string& text = "ok") {
   store::OutboxItem o;
   o.kind = agent::kOutboxDevice;
   o.entity = "d" + std::to_string(n);
@@ -47,8 +47,9 @@ struct Collector {
   std::size_t lines() {
     std::lock_guard lock(mutex);
     std::size_t n = 0;
-    for (const auto& b : bodies)
+    for (const auto& b : bodies) {
       n += static_cast<std::size_t>(std::count(b.begin(), b.end(), '\n'));
+    }
     return n;
   }
 };
@@ -104,6 +105,7 @@ TEST_CASE("uploader: batches of at most max_records and max_bytes, acknowledged 
   o.max_bytes = 50;  // each payload is 19 bytes: 2 per batch by bytes
   Rig rig(o);
   std::vector<store::OutboxItem> items;
+  items.reserve(10);
   for (int n = 0; n < 9; ++n) items.push_back(record(n));
   items.push_back(record(9, std::string(100, 'x')));  // larger than the cap: goes alone
   rig.add(std::move(items));
@@ -194,6 +196,7 @@ TEST_CASE("uploader: a refused batch is halved until only the bad item is parked
     return a;
   };
   std::vector<store::OutboxItem> items;
+  items.reserve(8);
   for (int n = 0; n < 8; ++n) items.push_back(record(n, n == 5 ? "poison" : "ok"));
   rig.add(std::move(items));
   bool drained = false;

@@ -185,13 +185,15 @@ TEST_CASE("upstream: the ClickHouse DDL names the configured tables and keys") {
   const auto row =
       json::parse(*clickhouse_row({1, UpstreamKind::record, kRecord}, "s")).as_object();
   const auto devices_ddl = ddl.substr(0, ddl.find("fleet.ev"));
-  for (const auto& [key, value] : row) {
-    CHECK_MESSAGE(devices_ddl.find(" " + std::string(key) + " ") != std::string::npos, key);
+  for (const auto& column : row) {
+    const std::string key(column.key());
+    CHECK_MESSAGE(devices_ddl.find(" " + key + " ") != std::string::npos, key);
   }
   const auto ev =
       json::parse(*clickhouse_row({2, UpstreamKind::event, R"({"type":"x"})"}, "s")).as_object();
   const auto events_ddl = ddl.substr(ddl.find("fleet.ev"));
-  for (const auto& [key, value] : ev) {
-    CHECK_MESSAGE(events_ddl.find(" " + std::string(key) + " ") != std::string::npos, key);
+  for (const auto& column : ev) {
+    const std::string key(column.key());
+    CHECK_MESSAGE(events_ddl.find(" " + key + " ") != std::string::npos, key);
   }
 }
