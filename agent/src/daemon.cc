@@ -35,6 +35,7 @@
 #include "platform/privileges.h"
 #include "platform/sd_notify.h"
 #include "platform/signals.h"
+#include "platform/users.h"
 #include "sync_state.h"
 #include "upstream_stack.h"
 
@@ -232,10 +233,16 @@ void Daemon::start() {
   co.group = config_.control.group;
   co.admin_group = config_.control.admin_group;
   if (::geteuid() != 0) {
-    // An unprivileged agent (tests, a developer's run) keeps its own group: only root may
-    // give a socket to another group, and the groups may not exist.
-    co.group.clear();
-    co.admin_group.clear();
+    // Unprivileged (systemd's User=edgeid with ambient CAP_NET_RAW, a test, a developer): the
+    // socket may only be given to a group this process is in, and a group that does not exist
+    // here is simply not used (the socket then stays with the process's own group, and only
+    // root or this user may run mutating commands).
+    gid_t gid = 0;
+    if (platform::lookup_group(co.group, gid) ||
+        !platform::is_member(::geteuid(), ::getegid(), gid)) {
+      co.group.clear();
+    }
+    if (platform::lookup_group(co.admin_group, gid)) co.admin_group.clear();
   }
   control_ = std::make_unique<ControlServer>(io_, *this, co, log_.child("control"));
   if (auto ec = control_->start()) {
