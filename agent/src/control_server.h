@@ -11,8 +11,8 @@
 // run on it, as ControlContext requires) and the user-database lookup for a mutating command.
 //
 // Authority: anyone who can open the socket (its mode and group decide that) may run read-only
-// commands; mutating ones (sync, flush) need uid 0, the agent's own uid, or membership in
-// admin_group.
+// commands; mutating ones (sync, flush, upstream-retry) need uid 0 or membership in admin_group
+// (not the agent's own uid: that may be a shared one such as nobody).
 //
 // Wiring (the daemon):
 //   ControlServer server(io, context, {.socket_path = cfg.socket, .group = cfg.group,
@@ -45,7 +45,7 @@ namespace edgeid::agent {
 struct ControlServerOptions {
   std::string socket_path = "/run/edgeid/control.sock";
   std::string group;        ///< owner group of the socket file; empty keeps the process's group
-  std::string admin_group;  ///< may run mutating commands besides root and the agent's uid
+  std::string admin_group;  ///< may run mutating commands besides root; empty: root only
   mode_t mode = 0660;       ///< socket file permissions (connect needs write permission)
   std::size_t max_request_bytes = std::size_t{64} * 1024;  ///< including the '\n'
   std::chrono::milliseconds receive_timeout{10'000};       ///< from accept to the whole request

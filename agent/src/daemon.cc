@@ -236,7 +236,7 @@ void Daemon::start() {
     // Unprivileged (systemd's User=edgeid with ambient CAP_NET_RAW, a test, a developer): the
     // socket may only be given to a group this process is in, and a group that does not exist
     // here is simply not used (the socket then stays with the process's own group, and only
-    // root or this user may run mutating commands).
+    // root may run mutating commands).
     gid_t gid = 0;
     if (platform::lookup_group(co.group, gid) ||
         !platform::is_member(::geteuid(), ::getegid(), gid)) {
