@@ -29,8 +29,9 @@ const Command kCommands[] = {
      "--file PATH | --graph-url URL --authority-url URL --tenant T --client-id C "
      "--client-secret-file F [--ca-file F] [--json]",
      "one identity sync (Intune + Entra over Graph, or an offline file)", run_identities},
-    {"run", "[--config FILE] [--data-dir DIR] --once",
-     "the agent: capture files + one identity sync, merged into the store", run_run},
+    {"run", "[--config FILE] [--data-dir DIR] [--once]",
+     "the agent as a service; --once: capture files, one identity sync, merge, store, push, exit",
+     run_run},
     {"inventory", "--data-dir DIR [--json]",
      "the merged inventory, read from the store (agent stopped or running)", run_inventory},
     {"config", "check FILE", "validate a configuration file (exit 2 names the problem)",
