@@ -199,6 +199,7 @@ void Daemon::start() {
   const auto max_map = static_cast<std::size_t>(config_.store.max_map_mib) << 20;
   auto so = store_options(config_.store.data_dir, false, max_map);
   so.outbox_max_items = static_cast<std::size_t>(config_.store.outbox_max_items);
+  so.first_seq = first_outbox_seq(clock_.now());
   so.environment.no_sync = config_.store.durability == "periodic";
   if (auto ec = store_.open(so)) {
     throw StartError("store " + config_.store.data_dir + ": " + ec.message());
@@ -383,6 +384,9 @@ void Daemon::reload() {
   for (const char* key : {"data_dir", "max_map_mib", "durability", "outbox_max_items"}) {
     if (store_differs(key)) kept.push_back(std::string("store.") + key);
   }
+  // The sensor id is in every record and in the upstream's framing and keys: both change
+  // together, at a restart, or a collector would see one sensor under two names.
+  if (next.sensor_id != config_.sensor_id) kept.emplace_back("sensor_id");
   const bool identity_changed = differs("identity");
   if (identity_changed) {
     // Build the new source first: if its credentials cannot be read, nothing changes.
@@ -410,8 +414,11 @@ void Daemon::reload() {
     intune_due_ = entra_due_ = config_.identity.source != "none";
     if (config_.identity.source == "none") pending_identities_.emplace();  // forget them
     asio::post(io_, [this] { run_due_syncs(); });
+  } else if (config_.identity.source == "file") {
+    // The same file, perhaps new content: a reload is how an operator says "read it now".
+    intune_due_ = true;
+    asio::post(io_, [this] { run_due_syncs(); });
   }
-  config_.sensor_id = next.sensor_id;
   const bool flush_changed = config_.store.flush_interval_s != next.store.flush_interval_s;
   config_.store.flush_interval_s = next.store.flush_interval_s;
   config_.store.activity_interval_s = next.store.activity_interval_s;

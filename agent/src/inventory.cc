@@ -1,8 +1,14 @@
 #include "agent/inventory.h"
 
+#include <algorithm>
+
 #include "agent/record_json.h"
 
 namespace edgeid::agent {
+
+std::uint64_t first_outbox_seq(platform::Timestamp now) {
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(now.unix_seconds(), 1)) * 1'000'000;
+}
 
 store::StoreOptions store_options(const std::filesystem::path& data_dir, bool read_only,
                                   std::size_t max_map_bytes) {

@@ -164,6 +164,7 @@ int run_once(const Config& c, std::ostream& err) {
   const auto max_map = static_cast<std::size_t>(c.store.max_map_mib) << 20;
   auto so = store_options(c.store.data_dir, false, max_map);
   so.outbox_max_items = static_cast<std::size_t>(c.store.outbox_max_items);
+  so.first_seq = first_outbox_seq(platform::SystemClock().now());
   if (auto ec = store.open(so)) {
     throw RunError("store " + c.store.data_dir + ": " + ec.message());
   }

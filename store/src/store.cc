@@ -158,12 +158,13 @@ std::error_code Store::open(const StoreOptions& options) {
     close();
     return ec;
   }
-  std::uint64_t next = 1;
+  std::uint64_t next = std::max<std::uint64_t>(options.first_seq, 1);
   if (auto v = reader_.get(meta_, as_bytes(kMetaNextSeq), ec); v && v->size() == 8) {
     next = read_be64(*v);
   }
-  if (!ec) {
-    Cursor c(reader_.handle(), outbox_, ec);
+  for (const unsigned dbi : {outbox_, deadletter_}) {
+    if (ec || dbi == kNoDatabase) continue;
+    Cursor c(reader_.handle(), dbi, ec);
     MDB_val k{};
     MDB_val v{};
     // The last key is the newest item.

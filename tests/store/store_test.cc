@@ -431,3 +431,25 @@ TEST_CASE("dead letters: the table is bounded, the oldest dropped and counted") 
   REQUIRE(dead.size() == 3);
   CHECK(dead[0].entity == "c");
 }
+
+TEST_CASE("outbox: a new store starts at first_seq; an existing one carries on whatever it says") {
+  ScratchDir dir;
+  auto o = options_for(dir.path());
+  o.first_seq = 1'700'000'000'000'000;
+  {
+    Store store;
+    REQUIRE_FALSE(store.open(o));
+    BatchResult r;
+    REQUIRE_FALSE(store.apply(Batch{.outbox = {item("a"), item("b")}}, &r));
+    CHECK(r.first_seq == 1'700'000'000'000'000);
+    CHECK(r.last_seq == 1'700'000'000'000'001);
+    const std::uint64_t all[] = {r.first_seq, r.last_seq};
+    REQUIRE_FALSE(store.outbox_park(all, "400"));  // only dead letters left
+  }
+  o.first_seq = 5;  // e.g. a clock set back: the store's own numbers win
+  Store store;
+  REQUIRE_FALSE(store.open(o));
+  BatchResult r;
+  REQUIRE_FALSE(store.apply(Batch{.outbox = {item("c")}}, &r));
+  CHECK(r.first_seq == 1'700'000'000'000'002);
+}

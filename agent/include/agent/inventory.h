@@ -26,6 +26,12 @@ inline constexpr std::string_view kMetaIdentitySource = "identity_source";
 store::StoreOptions store_options(const std::filesystem::path& data_dir, bool read_only,
                                   std::size_t max_map_bytes = std::size_t{4} << 30);
 
+/// The first outbox sequence number of a new store created at @p now: its creation time in
+/// microseconds. A store wiped and created again starts above every number the old one issued
+/// (unless it issued more than a million a second), so collectors' idempotency keys and
+/// ClickHouse's ReplacingMergeTree(seq) stay right. Fits a JSON number exactly until 2255.
+std::uint64_t first_outbox_seq(platform::Timestamp now);
+
 /// Everything persisted that a merge round starts from.
 std::error_code load_merge_state(store::Store& store, MergeState& out, std::string& detail);
 

@@ -54,6 +54,10 @@ inline constexpr std::uint32_t kSchemaVersion = 1;
 struct StoreOptions {
   EnvironmentOptions environment;
   std::size_t outbox_max_items = 1'000'000;
+  /// The first sequence number of a store that has never issued one. The agent starts a new
+  /// store above every number an earlier store of the same sensor can have issued (see
+  /// docs/UPSTREAM.md), so that a wiped store never repeats an idempotency key.
+  std::uint64_t first_seq = 1;
   /// Called inside the opening write transaction when the database's schema version is older
   /// than kSchemaVersion; returns an error to refuse the open.
   std::function<std::error_code(std::uint32_t from_version, WriteTxn& txn)> migrate;
