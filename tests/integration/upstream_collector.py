@@ -712,6 +712,47 @@ def run(agent, collector, tmp, gen_binary):
 
     agent.stop()
 
+    # ---- g. SIGHUP: the identity file is re-read; a new sensor_id waits for a restart --------
+    say("g. SIGHUP after editing the identity file in place and the sensor_id")
+    agent.start()
+    settle("before the reload", agent, collector)
+    with open(agent.tenant) as f:
+        tenant = json.load(f)
+    # A compliant device on the wire matched by its own MAC, with no competing enrolment.
+    target = next(r for r in agent.inventory() if r["state"] == "managed" and
+                  r["match"]["by"] == "wifi_mac" and "conflicts" not in r["match"] and
+                  r["identity"].get("compliance_state") == "compliant")
+    mac = target["mac"]
+    device = next(d for d in tenant[0]["value"] if d["id"] == target["identity"]["intune_id"])
+    device["complianceState"] = "noncompliant"
+    with open(agent.tenant, "w") as f:
+        json.dump(tenant, f)
+    with open(agent.config) as f:
+        config = json.load(f)
+    config["sensor_id"] = "uc-renamed"
+    with open(agent.config, "w") as f:
+        json.dump(config, f)
+    agent.proc.send_signal(signal.SIGHUP)
+    wait_for("the reload", lambda: "needs_restart=sensor_id" in agent.log_tail(200), timeout=10)
+    st, result = settle("after the reload", agent, collector)
+    sent = [line for line in result["lines"] if line["kind"] == "device" and
+            line["record"].get("mac") == mac]
+    check(sent and sent[-1]["record"]["identity"]["compliance_state"] == "noncompliant",
+          "the edited identity file was read on SIGHUP: %s" % (sent[-1] if sent else None))
+    check(any(line["kind"] == "event" and line["event"]["type"] == "device.noncompliant_seen"
+              and line["event"]["mac"] == mac for line in result["lines"]),
+          "device.noncompliant_seen for %s" % mac)
+    check(all(line["sensor_id"] == SENSOR and
+              line.get("record", line.get("event"))["sensor_id"] == SENSOR
+              for line in result["lines"]),
+          "records and framing keep the running sensor_id until a restart")
+    say("  checked: the compliance change of %s arrived, with its event; sensor_id unchanged "
+        "(log: needs_restart=sensor_id)" % mac)
+    agent.stop()
+    config["sensor_id"] = SENSOR
+    with open(agent.config, "w") as f:
+        json.dump(config, f)
+
     # ---- f. `edgeid run --once`: exit 1 when the push fails, 0 once it went through ----------
     say("f. run --once: a 500 fails the push (exit 1), the next run delivers (exit 0)")
     agent.write_config([caps["once"][0]])
