@@ -35,6 +35,11 @@ def main():
     try:
         import jsonschema
     except ImportError:
+        # scripts/setup installs Debian's python3-jsonschema for Debian's python3; another
+        # interpreter first on PATH (pyenv, a venv) may not see it.
+        debian = "/usr/bin/python3"
+        if os.path.realpath(sys.executable) != os.path.realpath(debian) and os.path.exists(debian):
+            os.execv(debian, [debian] + sys.argv)
         fail("python3-jsonschema is missing (scripts/setup installs it)")
     schema = json.load(open(SCHEMA))
     jsonschema.Draft7Validator.check_schema(schema)
