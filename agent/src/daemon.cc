@@ -69,6 +69,7 @@ struct SyncStatus {
   std::optional<Timestamp> last_success;
   std::optional<Timestamp> next;
   bool ok = false;
+  bool running = false;  ///< an attempt is in flight
   std::string detail;
   std::size_t failures = 0;
 };
@@ -500,6 +501,7 @@ void Daemon::run_due_syncs() {
   sync_running_ = true;
   auto& status = intune ? intune_status_ : entra_status_;
   status.last_attempt = clock_.now();
+  status.running = true;
   status.next.reset();
   auto done = [this, intune](const cloud::SyncOutcome& o) { sync_done(intune, o); };
   if (intune) {
@@ -512,6 +514,7 @@ void Daemon::run_due_syncs() {
 void Daemon::sync_done(bool intune, const cloud::SyncOutcome& outcome) {
   sync_running_ = false;
   auto& status = intune ? intune_status_ : entra_status_;
+  status.running = false;
   const char* what = intune ? "intune" : "entra";
   std::chrono::seconds next(intune ? config_.identity.graph.intune_interval_s
                                    : config_.identity.graph.entra_interval_s);
@@ -816,7 +819,10 @@ json::object Daemon::status() {
     if (s.last_attempt) j["last_attempt"] = s.last_attempt->to_rfc3339();
     if (s.last_success) j["last_success"] = s.last_success->to_rfc3339();
     if (s.next) j["next"] = s.next->to_rfc3339();
-    j["result"] = s.last_attempt ? (s.ok ? "ok" : "failed") : "not yet";
+    // The first attempt in flight is "running", not a failure (monitors alert on "failed").
+    const bool completed = s.last_success || s.failures > 0 || (s.last_attempt && !s.running);
+    j["result"] = completed ? (s.ok ? "ok" : "failed") : (s.running ? "running" : "not yet");
+    j["running"] = s.running;
     if (!s.detail.empty()) j["detail"] = s.detail;
     j["failures"] = s.failures;
     return j;
