@@ -3,34 +3,28 @@
 # clickhouse-server (Debian's 18.16, started by tests/integration/clickhouse_server.py on free
 # ports under a scratch directory; exit 77 when it is not installed).
 #
-#   bench/upstream_clickhouse.sh BUILD_DIR [MACS]          (MACS default 50000)
+#   bench/upstream_clickhouse.sh BUILD_DIR [MACS [ROUNDS]]      (MACS 50000, ROUNDS 3)
 #
 # Workload: edgeid-gen-capture --macs MACS --packets MACS*12 --seed 7, identities from
-# examples/tenant.json. Upstream config: max_batch_records 5000, max_batch_bytes 16 MiB (so the
-# record cap, not the byte cap, makes the batches), timeout_s 30. Every run has a fresh data
-# dir and its own sensor id, into one pair of tables made by `edgeid upstream clickhouse-ddl`.
+# examples/tenant.json; one `edgeid run --once` with no sink fills an outbox (one item per record
+# version plus one per event). Upstream config: max_batch_records 5000, max_batch_bytes 16 MiB
+# (the record cap makes the batches), timeout_s 30.
 #
-# What the figures mean:
-#   items          outbox items ClickHouse accepted: one per record version (a row of `devices`)
-#                  plus one per event (a row of `events`); from `edgeid run --once`'s stderr line
-#                  "upstream=clickhouse delivered=N batches=B ...". A batch is one INSERT per table.
-#   baseline       wall time of `edgeid run --once` with upstream.sink none: read the capture,
-#                  merge, write the store (outbox included).
-#   with sink      the same run, same input, fresh data dir, upstream.sink clickhouse: the above
-#                  plus pushing the whole outbox (run --once exits 0 only if everything went).
-#   push time      with sink - baseline; items/s = items / push time (one run each, not a mean:
-#                  on a busy machine run it twice).
-#   bytes/item     HTTP request body bytes (the JSONEachRow lines ClickHouse receives; no HTTP
-#                  headers, ~0.3 KB per request) / items. `run --once` does not report bytes, so a
-#                  third run - the daemon on the same input, fresh data dir - is read when its
-#                  outbox is empty: edgeid_upstream_delivered_bytes_total /
-#                  edgeid_upstream_delivered_items_total from `edgeid metrics`. The daemon merges
-#                  while it reads (a flush every second), so it delivers more record versions
-#                  than --once (~15% more here); only the ratio is taken from it.
-#   rows           count() of this sensor's rows in devices and events (no FINAL), for reference.
+# Every round, interleaved, on fresh copies of that store (same input, so the merge finds nothing
+# new and the only difference between the first two is the push):
+#   none      `edgeid run --once`, upstream.sink none: read capture and tenant, merge, no push.
+#   edgeid    the same with upstream.sink clickhouse: the above plus the whole outbox pushed.
+#   floor     the request bodies edgeid sends (recorded once from a run against a local HTTP
+#             recorder), posted by a minimal Python keep-alive client to the same ClickHouse:
+#             what the server itself needs for these rows.
+# push = edgeid - none; items/s = items / push; push/floor = 1.0 means edgeid adds nothing to the
+# server's own time; push CPU = edgeid's user+sys with the push minus without (GNU time): the
+# sender's own cost, which bounds the rate when ClickHouse has its own machine. Medians over the
+# rounds. Bytes per item = request body bytes / items (no
+# HTTP headers, ~0.3 KB per request).
 set -euo pipefail
 echo "command: $0 $*"
-[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [MACS]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [MACS [ROUNDS]]" >&2; exit 2; }
 build=$(cd "$1" && pwd)
 macs=${2:-50000}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,56 +89,110 @@ config() {  # config NAME SINK: writes $work/NAME.json
 EOF
 }
 
-# 1. Baseline: ingest + merge + store, no push.
-config base none
-t0=$(now)
-"$edgeid" run --once --config "$work/base.json" 2>"$work/base.err"
-t1=$(now)
-base=$(calc "$t1 - $t0")
-echo "baseline run --once (sink none): $(printf '%.2f' "$base") s; $(grep -o 'devices=[0-9]* .*outbox=[0-9]*' "$work/base.err")"
+rounds=${3:-3}
+# The filled store every round starts from.
+config fill none
+"$edgeid" run --once --config "$work/fill.json" 2>"$work/fill.err"
+echo "filled: $(grep -o 'devices=[0-9]* .*outbox=[0-9]*' "$work/fill.err")"
 
-# 2. The same with the ClickHouse sink.
-config once clickhouse
-t0=$(now)
-"$edgeid" run --once --config "$work/once.json" 2>"$work/once.err" || { cat "$work/once.err" >&2; exit 1; }
-t1=$(now)
-with=$(calc "$t1 - $t0")
-line=$(grep 'upstream=clickhouse' "$work/once.err")
+# The request bodies, recorded once: a local HTTP recorder in place of ClickHouse.
+mkdir -p "$work/bodies"
+cat >"$work/recorder.py" <<'PY'
+import http.server, os, sys
+out = sys.argv[1]
+n = [0]
+class Recorder(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        n[0] += 1
+        with open(os.path.join(out, "%05d.body" % n[0]), "wb") as f:
+            f.write(body)
+        with open(os.path.join(out, "%05d.target" % n[0]), "w") as f:
+            f.write(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+PY
+python3 "$work/recorder.py" "$work/bodies" >"$work/recorder.port" &
+agent_pid=$!
+for _ in $(seq 50); do [ -s "$work/recorder.port" ] && break; sleep 0.1; done
+config record clickhouse
+sed -i "s|\"url\": \"$url\"|\"url\": \"http://127.0.0.1:$(cat "$work/recorder.port")/\"|" "$work/record.json"
+rm -rf "$work/record/data" && cp -a "$work/fill/data" "$work/record/data"
+"$edgeid" run --once --config "$work/record.json" 2>"$work/record.err" \
+  || { cat "$work/record.err" >&2; exit 1; }
+kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
+line=$(grep 'upstream=clickhouse' "$work/record.err")
 items=$(sed -n 's/.*delivered=\([0-9]*\).*/\1/p' <<<"$line")
 batches=$(sed -n 's/.*batches=\([0-9]*\).*/\1/p' <<<"$line")
-left=$(sed -n 's/.*left=\([0-9]*\).*/\1/p' <<<"$line")
-echo "with sink run --once (clickhouse): $(printf '%.2f' "$with") s; $line"
-[ "$left" = 0 ] || { echo "the outbox was not emptied" >&2; exit 1; }
+body_bytes=$(cat "$work"/bodies/*.body | wc -c)
+requests=$(ls "$work"/bodies/*.body | wc -l)
+echo "recorded: $items items in $batches batches, $requests requests, $body_bytes body bytes"
 
-# 3. The daemon on the same input, for the bytes on the wire.
-config daemon clickhouse
-"$edgeid" run --config "$work/daemon.json" 2>"$work/daemon.err" &
-agent_pid=$!
-sock=$work/daemon/run/control.sock
-st() { "$edgeid" status --socket "$sock" --json 2>/dev/null || true; }
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>/dev/null || echo ""; }
-deadline=$((SECONDS + 300))
-until [ "$(st | field 'd["capture"]["files_read"]')" = 1 ]; do
-  [ $SECONDS -lt $deadline ] || { echo "daemon: capture not read" >&2; exit 1; }
-  sleep 0.5
+cat >"$work/floor.py" <<'PY'
+import base64, glob, http.client, sys, time, urllib.parse
+url, user, password, bodies = sys.argv[1:]
+u = urllib.parse.urlsplit(url)
+auth = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+start = time.monotonic()
+for body in sorted(glob.glob(bodies + "/*.body")):
+    target = open(body[:-5] + ".target").read()
+    conn.request("POST", target, body=open(body, "rb").read(),
+                 headers={"Authorization": auth, "Content-Type": "application/x-ndjson"})
+    r = conn.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit("floor: HTTP %d" % r.status)
+print("%.4f" % (time.monotonic() - start))
+PY
+timed_once() {  # timed_once NAME: run --once on a fresh copy of the filled store
+  # prints "wall cpu" seconds (cpu = user + sys of edgeid alone, from GNU time)
+  local name=$1 t0 t1 cpu
+  rm -rf "$work/$name/data" && cp -a "$work/fill/data" "$work/$name/data"
+  t0=$(now)
+  /usr/bin/time -o "$work/$name.time" -f '%U %S' \
+    "$edgeid" run --once --config "$work/$name.json" 2>"$work/$name.err" \
+    || { cat "$work/$name.err" >&2; exit 1; }
+  t1=$(now)
+  cpu=$(awk '{print $1 + $2}' "$work/$name.time")
+  echo "$(calc "round($t1 - $t0, 4)") $cpu"
+}
+config none none
+config push clickhouse
+nones=(); pushes=(); floors=(); none_cpus=(); push_cpus=()
+for r in $(seq "$rounds"); do
+  # Rotate the order so that no job always runs on a warmer (or busier) machine.
+  case $((r % 3)) in
+    1) order="none push floor" ;; 2) order="push floor none" ;; *) order="floor none push" ;;
+  esac
+  for job in $order; do
+    case $job in
+      none) read -r w c < <(timed_once none); nones+=("$w"); none_cpus+=("$c") ;;
+      push) read -r w c < <(timed_once push); pushes+=("$w"); push_cpus+=("$c")
+            grep -q " left=0" "$work/push.err" || { echo "push left items" >&2; exit 1; } ;;
+      floor) floors+=("$(python3 "$work/floor.py" "$url" "$user" "$password" "$work/bodies")") ;;
+    esac
+  done
+  echo "round $r: none ${nones[-1]} s, edgeid ${pushes[-1]} s, floor ${floors[-1]} s"
 done
-"$edgeid" flush --socket "$sock" >/dev/null
-until [ "$(st | field 'd["outbox"]["items"] == 0 and d["devices"]["pending"] == 0 and d["upstream"]["state"] == "idle"')" = True ]; do
-  [ $SECONDS -lt $deadline ] || { echo "daemon: outbox not drained" >&2; exit 1; }
-  sleep 0.5
-done
-metrics=$("$edgeid" metrics --socket "$sock")
-kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
-d_bytes=$(awk '$1 == "edgeid_upstream_delivered_bytes_total" {print $2}' <<<"$metrics")
-d_items=$(awk '$1 == "edgeid_upstream_delivered_items_total" {print $2}' <<<"$metrics")
-
-push=$(calc "$with - $base")
-dev_rows=$(q "SELECT count() FROM edgeid.devices WHERE sensor_id = 'bench-once'" | tr -d '\n')
-ev_rows=$(q "SELECT count() FROM edgeid.events WHERE sensor_id = 'bench-once'" | tr -d '\n')
-echo "--- summary (max_batch_records 5000, loopback, one run each) ---"
-echo "items delivered by run --once: $items in $batches batches (rows: devices $dev_rows, events $ev_rows)"
-echo "baseline (sink none): $(printf '%.2f' "$base") s"
-echo "with clickhouse sink: $(printf '%.2f' "$with") s"
-echo "push time: $(printf '%.2f' "$push") s"
-echo "items per second into ClickHouse: $(calc "round($items / $push)" 2>/dev/null || echo n/a)"
-echo "bytes per item on the wire (request bodies, daemon run): $(calc "round($d_bytes / $d_items, 1)") ($d_bytes bytes / $d_items items)"
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+none=$(median "${nones[@]}")
+with=$(median "${pushes[@]}")
+floor=$(median "${floors[@]}")
+push=$(calc "$with - $none")
+push_cpu=$(calc "$(median "${push_cpus[@]}") - $(median "${none_cpus[@]}")")
+echo "--- summary (max_batch_records 5000, loopback, medians of $rounds rounds) ---"
+echo "items: $items in $batches batches ($requests INSERTs)"
+echo "run --once without push: $none s; with push: $with s; push: $(printf '%.3f' "$push") s"
+echo "floor (the same bodies from a Python keep-alive client): $floor s"
+echo "items per second, edgeid: $(calc "round($items / $push)"); floor: $(calc "round($items / $floor)")"
+echo "push / floor: $(calc "round($push / $floor, 2)")"
+echo "edgeid CPU for the push: $(printf '%.3f' "$push_cpu") s = $(calc "round($items / max($push_cpu, 0.001))") items per CPU-second (the sender's own cost; on this 2-core machine ClickHouse competes for the same cores)"
+echo "bytes per item on the wire (request bodies): $(calc "round($body_bytes / $items, 1)")"

@@ -56,10 +56,19 @@ struct Uploader::State : std::enable_shared_from_this<Uploader::State> {
   UploaderStatus st;
   std::vector<std::function<void(bool)>> drains;
 
-  // The batch in flight.
-  std::vector<std::uint64_t> seqs;
-  std::vector<cloud::HttpRequest> requests;
-  std::uint64_t bytes = 0;
+  // A batch: its items' seqs and the requests that deliver them.
+  struct Batch {
+    std::vector<std::uint64_t> seqs;
+    std::vector<cloud::HttpRequest> requests;
+    std::uint64_t bytes = 0;
+    bool empty() const noexcept { return seqs.empty(); }
+  };
+  Batch current;  // in flight
+  // The batch after it, built while the current one is on the wire, so that the conversion
+  // overlaps the peer's work (it halves a ClickHouse push). Dropped whenever the current batch
+  // is not delivered: the items are still in the outbox and are built again.
+  Batch next;
+  bool next_posted = false;
 
   void post_step() {
     if (step_posted || stopped) return;
@@ -87,20 +96,13 @@ struct Uploader::State : std::enable_shared_from_this<Uploader::State> {
               kv("reason", reason));
   }
 
-  void step() {
-    if (stopped || in_flight || backing_off) return;
+  // Builds the batch of the oldest items after seq @p after (0: from the head). Items that
+  // cannot be framed are parked (never silently dropped).
+  std::error_code build(Batch& b, std::uint64_t after) {
+    b = Batch();
     std::vector<store::OutboxItem> items;
     const std::size_t limit = probe != 0 ? probe : options.max_records;
-    if (auto ec = store.outbox_peek(limit, items)) {
-      fail_retry(
-          cloud::DeliveryResult{cloud::Delivery::retry, std::nullopt, "outbox: " + ec.message()});
-      return;
-    }
-    if (items.empty()) {
-      probe = 0;
-      finish_drains(true);
-      return;
-    }
+    if (auto ec = store.outbox_peek(limit, items, {}, after)) return ec;
     // The byte cap, but always at least one item (a record larger than the cap still goes).
     std::size_t n = 0;
     std::uint64_t size = 0;
@@ -112,9 +114,8 @@ struct Uploader::State : std::enable_shared_from_this<Uploader::State> {
 
     std::vector<cloud::UpstreamItem> upstream;
     std::vector<std::uint64_t> bad;
-    seqs.clear();
     for (const auto& i : items) {
-      seqs.push_back(i.seq);
+      b.seqs.push_back(i.seq);
       const bool event = i.kind == kOutboxEvent;
       const bool record = i.kind == kOutboxDevice || i.kind == kOutboxIdentityOnly;
       if (i.payload.empty() || (!event && !record)) {
@@ -125,45 +126,77 @@ struct Uploader::State : std::enable_shared_from_this<Uploader::State> {
           {i.seq, event ? cloud::UpstreamKind::event : cloud::UpstreamKind::record, i.payload});
     }
     std::vector<std::uint64_t> skipped;
-    requests = sink->requests(upstream, skipped);
-    // Items that cannot be framed cannot be delivered either: set aside, never silently.
+    b.requests = sink->requests(upstream, skipped);
     bad.insert(bad.end(), skipped.begin(), skipped.end());
     if (!bad.empty()) {
       park(bad, "unreadable outbox item");
-      std::erase_if(
-          seqs, [&](std::uint64_t s) { return std::find(bad.begin(), bad.end(), s) != bad.end(); });
+      std::erase_if(b.seqs, [&](std::uint64_t s) {
+        return std::find(bad.begin(), bad.end(), s) != bad.end();
+      });
     }
-    if (requests.empty() || seqs.empty()) {
-      post_step();
-      return;
+    for (const auto& r : b.requests) b.bytes += r.body.size();
+    if (b.requests.empty()) b.seqs.clear();
+    return {};
+  }
+
+  void step() {
+    if (stopped || in_flight || backing_off) return;
+    if (!next.empty()) {
+      current = std::move(next);
+      next = Batch();
+    } else {
+      if (auto ec = build(current, 0)) {
+        fail_retry(
+            cloud::DeliveryResult{cloud::Delivery::retry, std::nullopt, "outbox: " + ec.message()});
+        return;
+      }
+      if (current.empty()) {
+        // The outbox is empty, or its head held only items that were just parked.
+        std::vector<store::OutboxItem> head;
+        if (auto ec = store.outbox_peek(1, head); ec || head.empty()) {
+          probe = 0;
+          finish_drains(true);
+        } else {
+          post_step();
+        }
+        return;
+      }
     }
-    bytes = 0;
-    for (const auto& r : requests) bytes += r.body.size();
     in_flight = true;
     send(0);
+    // Build the next batch once this one is under way (posted: the write starts first).
+    if (probe == 0 && !next_posted) {
+      next_posted = true;
+      asio::post(io, [self = shared_from_this()] {
+        self->next_posted = false;
+        if (self->stopped || !self->in_flight || self->current.empty()) return;
+        // A store error here only costs the head start: the next step builds from the head.
+        if (self->build(self->next, self->current.seqs.back())) self->next = Batch();
+      });
+    }
   }
 
   void send(std::size_t index) {
-    http.async_request(
-        requests[index], [self = shared_from_this(), index](std::error_code ec,
-                                                            const cloud::HttpResponse& response) {
-          if (self->stopped) return;
-          const auto now = self->clock.now();
-          auto result = self->sink->judge(ec, response, static_cast<double>(now.unix_seconds()));
-          if (result.what == cloud::Delivery::delivered && index + 1 < self->requests.size()) {
-            self->send(index + 1);
-            return;
-          }
-          self->in_flight = false;
-          self->done(std::move(result));
-        });
+    http.async_request(current.requests[index], [self = shared_from_this(), index](
+                                                    std::error_code ec,
+                                                    const cloud::HttpResponse& response) {
+      if (self->stopped) return;
+      const auto now = self->clock.now();
+      auto result = self->sink->judge(ec, response, static_cast<double>(now.unix_seconds()));
+      if (result.what == cloud::Delivery::delivered && index + 1 < self->current.requests.size()) {
+        self->send(index + 1);
+        return;
+      }
+      self->in_flight = false;
+      self->done(std::move(result));
+    });
   }
 
   void done(cloud::DeliveryResult result) {
     const auto now = clock.now();
     switch (result.what) {
       case cloud::Delivery::delivered: {
-        if (auto ec = store.outbox_ack(seqs)) {
+        if (auto ec = store.outbox_ack(current.seqs)) {
           // Delivered but not forgotten: it will be sent again (a duplicate, never a loss).
           fail_retry(cloud::DeliveryResult{cloud::Delivery::retry, std::nullopt,
                                            "outbox acknowledge: " + ec.message()});
@@ -171,11 +204,11 @@ struct Uploader::State : std::enable_shared_from_this<Uploader::State> {
         }
         if (st.failures > 0) log.info("upstream.recovered", kv("after_failures", st.failures));
         st.failures = 0;
-        st.delivered_items += seqs.size();
+        st.delivered_items += current.seqs.size();
         ++st.delivered_batches;
-        st.delivered_bytes += bytes;
+        st.delivered_bytes += current.bytes;
         st.last_success = now;
-        if (probe != 0 && seqs.back() >= refused_until) probe = 0;
+        if (probe != 0 && current.seqs.back() >= refused_until) probe = 0;
         post_step();
         return;
       }
@@ -183,14 +216,15 @@ struct Uploader::State : std::enable_shared_from_this<Uploader::State> {
         ++st.refused;
         st.last_failure = now;
         st.last_error = result.detail;
-        if (seqs.size() > 1) {
-          probe = std::max<std::size_t>(1, seqs.size() / 2);
-          refused_until = std::max(refused_until, seqs.back());
-          log.warning("upstream.refused", kv("items", seqs.size()), kv("detail", result.detail),
-                      kv("next_batch", probe));
+        next = Batch();
+        if (current.seqs.size() > 1) {
+          probe = std::max<std::size_t>(1, current.seqs.size() / 2);
+          refused_until = std::max(refused_until, current.seqs.back());
+          log.warning("upstream.refused", kv("items", current.seqs.size()),
+                      kv("detail", result.detail), kv("next_batch", probe));
         } else {
-          park(seqs, result.detail);
-          if (seqs.back() >= refused_until) probe = 0;
+          park(current.seqs, result.detail);
+          if (current.seqs.back() >= refused_until) probe = 0;
         }
         post_step();
         return;
@@ -200,6 +234,7 @@ struct Uploader::State : std::enable_shared_from_this<Uploader::State> {
   }
 
   void fail_retry(cloud::DeliveryResult result) {
+    next = Batch();
     ++st.failures;
     ++st.retries;
     st.last_failure = clock.now();
@@ -250,6 +285,7 @@ void Uploader::kick() {
 }
 
 void Uploader::retry_now() {
+  state_->next = State::Batch();  // requeued dead letters (lower seqs) go first
   if (state_->backing_off) {
     state_->timer.cancel();
     state_->backing_off = false;

@@ -496,13 +496,15 @@ std::error_code Store::for_each_identity(const std::function<bool(const Identity
 }
 
 std::error_code Store::outbox_peek(std::size_t max, std::vector<OutboxItem>& out,
-                                   const CorruptFn& on_corrupt) {
+                                   const CorruptFn& on_corrupt, std::uint64_t after) {
   out.clear();
   if (auto ec = read_begin()) return ec;
   ResetOnExit guard{reader_};
   std::error_code ec;
   Cursor c(reader_.handle(), outbox_, ec);
-  for (bool ok = !ec && c.first(ec); ok && out.size() < max; ok = c.next(ec)) {
+  const auto from = be64(after + 1);
+  bool ok = !ec && (after == 0 ? c.first(ec) : c.seek(from, ec));
+  for (; ok && out.size() < max; ok = c.next(ec)) {
     if (c.key().size() != 8) continue;
     OutboxItem item;
     item.seq = read_be64(c.key());

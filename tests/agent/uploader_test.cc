@@ -249,3 +249,26 @@ TEST_CASE("uploader: drain reports the first retryable failure and keeps the ite
   CHECK(dead.empty());
   rig.uploader->stop();
 }
+
+TEST_CASE("uploader: the batch built ahead is dropped when the one in flight fails") {
+  agent::UploaderOptions o;
+  o.max_records = 2;
+  Rig rig(o);
+  std::atomic<int> calls{0};
+  rig.collector.answer = [&](const FakeRequest&) {
+    FakeResponse r;
+    if (++calls == 2) r.status = 500;
+    return r;
+  };
+  rig.add({record(1), record(2), record(3), record(4), record(5), record(6)});
+  bool drained = false;
+  rig.uploader->drain([&](bool) { drained = true; });
+  REQUIRE(rig.run_until([&] { return rig.outbox() == 0; }));
+  std::vector<std::string> keys;
+  for (const auto& r : rig.collector.server.requests()) {
+    keys.push_back(r.header("Idempotency-Key").value_or(""));
+  }
+  // In order, the failed batch again before anything after it.
+  CHECK(keys == std::vector<std::string>{"s1:1-2", "s1:3-4", "s1:3-4", "s1:5-6"});
+  CHECK(rig.collector.lines() == 6);
+}

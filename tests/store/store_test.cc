@@ -453,3 +453,22 @@ TEST_CASE("outbox: a new store starts at first_seq; an existing one carries on w
   REQUIRE_FALSE(store.apply(Batch{.outbox = {item("c")}}, &r));
   CHECK(r.first_seq == 1'700'000'000'000'002);
 }
+
+TEST_CASE("outbox: peek after a seq starts behind it, in order") {
+  ScratchDir dir;
+  Store store;
+  REQUIRE_FALSE(store.open(options_for(dir.path())));
+  REQUIRE_FALSE(store.apply(Batch{.outbox = {item("a"), item("b"), item("c"), item("d")}}));
+  std::vector<OutboxItem> items;
+  REQUIRE_FALSE(store.outbox_peek(2, items, {}, 1));
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].seq == 2);
+  CHECK(items[1].seq == 3);
+  const std::uint64_t gone[] = {3};
+  REQUIRE_FALSE(store.outbox_ack(gone));
+  REQUIRE_FALSE(store.outbox_peek(10, items, {}, 2));  // 3 is gone: 4 follows 2
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].seq == 4);
+  REQUIRE_FALSE(store.outbox_peek(10, items, {}, 4));
+  CHECK(items.empty());
+}

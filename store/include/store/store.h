@@ -137,10 +137,10 @@ class Store {
   std::error_code for_each_identity(const std::function<bool(const IdentityRecord&)>& fn,
                                     const CorruptFn& on_corrupt = {});
 
-  /// Up to @p max oldest outbox items, in seq order. Corrupt items are reported and returned
-  /// with an empty payload so they can still be acknowledged.
+  /// Up to @p max oldest outbox items with a seq above @p after, in seq order. Corrupt items
+  /// are reported and returned with an empty payload so they can still be acknowledged.
   std::error_code outbox_peek(std::size_t max, std::vector<OutboxItem>& out,
-                              const CorruptFn& on_corrupt = {});
+                              const CorruptFn& on_corrupt = {}, std::uint64_t after = 0);
   /// Deletes the given items (after the upstream acknowledged them).
   std::error_code outbox_ack(std::span<const std::uint64_t> seqs);
   /// Moves the given outbox items to the dead-letter table in one transaction; @p reason (the
