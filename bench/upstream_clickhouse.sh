@@ -3,11 +3,12 @@
 # clickhouse-server (Debian's 18.16, started by tests/integration/clickhouse_server.py on free
 # ports under a scratch directory; exit 77 when it is not installed).
 #
-#   bench/upstream_clickhouse.sh BUILD_DIR [MACS [ROUNDS]]      (MACS 50000, ROUNDS 3)
+#   [BATCH=N] bench/upstream_clickhouse.sh BUILD_DIR [MACS [ROUNDS]]   (MACS 50000, ROUNDS 3,
+#                                                                     BATCH 5000 records)
 #
 # Workload: edgeid-gen-capture --macs MACS --packets MACS*12 --seed 7, identities from
 # examples/tenant.json; one `edgeid run --once` with no sink fills an outbox (one item per record
-# version plus one per event). Upstream config: max_batch_records 5000, max_batch_bytes 16 MiB
+# version plus one per event). Upstream config: max_batch_records BATCH, max_batch_bytes 64 MiB
 # (the record cap makes the batches), timeout_s 30.
 #
 # Every round, interleaved, on fresh copies of that store (same input, so the merge finds nothing
@@ -27,6 +28,7 @@ echo "command: $0 $*"
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [MACS [ROUNDS]]" >&2; exit 2; }
 build=$(cd "$1" && pwd)
 macs=${2:-50000}
+batch=${BATCH:-5000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 edgeid=$build/agent/edgeid
 gen=$build/bench/edgeid-gen-capture
@@ -84,7 +86,7 @@ config() {  # config NAME SINK: writes $work/NAME.json
  "identity": {"source": "file", "file": {"path": "$root/examples/tenant.json"}},
  "upstream": {"sink": "$sink", "url": "$url", "user": "$user", "password_file": "$work/password",
               "database": "edgeid", "timeout_s": 30, "backoff_max_s": 2,
-              "max_batch_records": 5000, "max_batch_bytes": 16777216},
+              "max_batch_records": $batch, "max_batch_bytes": 67108864},
  "control": {${control}"socket": "$work/$name/run/control.sock"}}
 EOF
 }
@@ -188,7 +190,7 @@ with=$(median "${pushes[@]}")
 floor=$(median "${floors[@]}")
 push=$(calc "$with - $none")
 push_cpu=$(calc "$(median "${push_cpus[@]}") - $(median "${none_cpus[@]}")")
-echo "--- summary (max_batch_records 5000, loopback, medians of $rounds rounds) ---"
+echo "--- summary (max_batch_records $batch, loopback, medians of $rounds rounds) ---"
 echo "items: $items in $batches batches ($requests INSERTs)"
 echo "run --once without push: $none s; with push: $with s; push: $(printf '%.3f' "$push") s"
 echo "floor (the same bodies from a Python keep-alive client): $floor s"
