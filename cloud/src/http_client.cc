@@ -27,6 +27,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "cloud/error.h"
+#include "encoding.h"
 #include "tls_stream.h"
 
 namespace edgeid::cloud {
@@ -60,32 +61,6 @@ BoostError boost_error(errc e) {
 }
 
 enum class Step { resolve, connect, handshake, write, read };
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 bool has_control_chars(std::string_view s) {
   return std::any_of(s.begin(), s.end(),
@@ -306,7 +281,7 @@ class Session : public std::enable_shared_from_this<Session> {
     proxy_req_.set(http::field::host, authority);
     if (!proxy.username.empty()) {
       proxy_req_.set(http::field::proxy_authorization,
-                     "Basic " + base64(proxy.username + ":" + proxy.password.reveal()));
+                     detail::basic_credentials(proxy.username, proxy.password.reveal()));
     }
     conn_->plain->expires_after(client_->options().timeouts.handshake);
     http::async_write(

@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include "cloud/graph_error.h"
+#include "encoding.h"
 #include "platform/time.h"
 
 namespace edgeid::cloud {
@@ -38,31 +39,6 @@ std::string url_encode(std::string_view text) {
       out += kHex[c >> 4];
       out += kHex[c & 15];
     }
-  }
-  return out;
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
   }
   return out;
 }
@@ -277,7 +253,8 @@ class ClickHouseSink final : public UpstreamSink {
                    url_encode("INSERT INTO " + o_.database + "." + table + " FORMAT JSONEachRow") +
                    "&input_format_skip_unknown_fields=1";
     r.headers.push_back({"Content-Type", "application/x-ndjson"});
-    r.headers.push_back({"Authorization", "Basic " + base64(o_.user + ":" + o_.password.reveal())});
+    r.headers.push_back(
+        {"Authorization", detail::basic_credentials(o_.user, o_.password.reveal())});
     r.body = std::move(body);
     return r;
   }
