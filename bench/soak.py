@@ -29,7 +29,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import time
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from control_socket import request  # noqa: E402
 
 SENSOR_ID = "soak"
 # The one tenant and client the fake Graph serves (tests/fakes/fake_graph.h).
@@ -79,33 +79,7 @@ def sh(*args, timeout=120, check=False):
 
 
 # ---------------------------------------------------------------------------------------------
-# Control socket: one JSON request per connection, answer until EOF (as the integration tests).
-
-def request(sock, command, arguments=None, timeout=20):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(sock)
-        payload = {"command": command}
-        if arguments:
-            payload["arguments"] = arguments
-        s.sendall((json.dumps(payload) + "\n").encode())
-        s.shutdown(socket.SHUT_WR)
-        data = b""
-        while True:
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            data += chunk
-    except OSError:
-        return None
-    finally:
-        s.close()
-    try:
-        return json.loads(data.decode())
-    except ValueError:
-        return None
-
+# Control socket (tests/integration/control_socket.py).
 
 def status(sock):
     answer = request(sock, "status")

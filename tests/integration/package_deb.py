@@ -15,7 +15,6 @@ import pwd
 import grp
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -23,6 +22,8 @@ import tempfile
 import time
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control_socket import request  # noqa: E402
 
 
 def fail(what):
@@ -39,21 +40,6 @@ def check(cond, what):
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=kw.pop("timeout", 120),
                           **kw)
-
-
-def control(path, command):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(path)
-    s.sendall((json.dumps({"command": command}) + "\n").encode())
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return json.loads(data)
 
 
 def declared_depends(deb):
@@ -186,9 +172,8 @@ def installed(tmp):
         while time.time() < deadline and answer is None:
             if agent.poll() is not None:
                 fail("the agent exited: " + agent.stderr.read()[-800:])
-            try:
-                answer = control(sock, "status")
-            except OSError:
+            answer = request(sock, "status", timeout=5)
+            if answer is None:
                 time.sleep(0.2)
         check(answer is not None and answer.get("result") == 0,
               "the agent runs as edgeid with ambient capabilities and answers status")

@@ -24,7 +24,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clickhouse_server import ClickHouse  # noqa: E402
+from control_socket import request  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 TENANT = os.path.join(ROOT, "examples", "tenant.json")
@@ -70,27 +70,6 @@ def wait_for(what, predicate, timeout=60, interval=0.1):
             return value
         time.sleep(interval)
     fail("timed out after %d s waiting for %s" % (timeout, what))
-
-
-def request(sock, command):
-    """One JSON request per connection, as daemon_e2e.py does; None when nobody answers."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(20)
-    try:
-        s.connect(sock)
-        s.sendall((json.dumps({"command": command}) + "\n").encode())
-        s.shutdown(socket.SHUT_WR)
-        data = b""
-        while True:
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            data += chunk
-    except OSError:
-        return None
-    finally:
-        s.close()
-    return json.loads(data.decode())
 
 
 def status(sock):
