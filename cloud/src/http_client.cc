@@ -263,9 +263,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // ---- connect (and proxy CONNECT) ----
   void on_connect(const BoostError& ec) {
     if (ec) return fail(ec, Step::connect);
-    // A request goes out as header and body writes: with Nagle's algorithm the body waits for
-    // the peer's delayed ACK of the header (40 ms on Linux), per request. Measured on the
-    // ClickHouse sink: 2.3x the push time. A failure to set it only costs that latency.
+    // A request may go out as more than one write; with Nagle's algorithm a later write can
+    // wait for the peer's delayed ACK (up to 40 ms on Linux). Requests are whole messages, so
+    // nothing is gained by coalescing. A failure to set it only costs that latency.
     BoostError nodelay_ec;
     conn_->plain->socket().set_option(Tcp::no_delay(true), nodelay_ec);
     if (via_proxy()) return proxy_connect();
