@@ -50,10 +50,16 @@ namespace {
 constexpr std::uint64_t kVarint = 0;
 constexpr std::int64_t kMaxSeconds = 9'000'000'000;  // inside int64 nanoseconds
 constexpr std::uint64_t kBytes = 1;
+constexpr std::size_t kTypicalValue = 256;
 
 class FieldWriter {
  public:
-  explicit FieldWriter(std::uint8_t format) { w_.u8(format); }
+  // One allocation per value in the common case: typical device and identity values are
+  // 100-200 bytes.
+  explicit FieldWriter(std::uint8_t format) {
+    w_.reserve(kTypicalValue);
+    w_.u8(format);
+  }
   void uint(std::uint64_t field, std::uint64_t v) {
     if (v == 0) return;
     w_.varint(field << 1 | kVarint);
@@ -82,10 +88,19 @@ class FieldWriter {
   }
   template <std::size_t N>
   void packed(std::uint64_t field, const std::vector<std::array<std::uint8_t, N>>& items) {
-    std::vector<std::uint8_t> flat;
-    flat.reserve(items.size() * N);
-    for (const auto& a : items) flat.insert(flat.end(), a.begin(), a.end());
-    bytes(field, flat);
+    if (items.empty()) return;
+    w_.varint(field << 1 | kBytes);
+    w_.varint(items.size() * N);
+    for (const auto& a : items) w_.raw(a);
+  }
+  /// Unsigned 16-bit numbers as varints under one length prefix, written in place.
+  void packed_varints(std::uint64_t field, const std::vector<std::uint16_t>& items) {
+    if (items.empty()) return;
+    std::size_t length = 0;
+    for (auto v : items) length += v < 0x80 ? 1 : v < 0x4000 ? 2 : 3;
+    w_.varint(field << 1 | kBytes);
+    w_.varint(length);
+    for (auto v : items) w_.varint(v);
   }
   std::vector<std::uint8_t> take() { return w_.take(); }
 
@@ -274,11 +289,7 @@ std::vector<std::uint8_t> encode(const DeviceRecord& record, StringTable& string
   FieldWriter w(kDeviceFormat);
   w.uint(kDevFlags, (record.randomized ? 1u : 0u) | (record.router ? 2u : 0u));
   w.interned(kDevVendor, record.vendor, strings);
-  if (!record.vlans.empty()) {
-    ByteWriter packed;
-    for (auto v : record.vlans) packed.varint(v);
-    w.bytes(kDevVlans, packed.data());
-  }
+  w.packed_varints(kDevVlans, record.vlans);
   w.packed(kDevIpv4, record.ipv4);
   w.packed(kDevIpv6, record.ipv6);
   w.str(kDevHostname, record.hostname);

@@ -37,6 +37,17 @@ TEST_CASE("device, identity and outbox values round-trip") {
   REQUIRE_FALSE(decode(encode(o), oback));
   CHECK(oback == o);
 
+  // Packed lists with one- and two-byte VLAN ids (4095 is the largest valid) and several
+  // addresses.
+  auto wide = make_device(8);
+  wide.vlans = {0, 1, 127, 128, 4094, 4095};
+  wide.ipv4 = {{10, 0, 0, 1}, {192, 168, 1, 255}, {0, 0, 0, 0}};
+  wide.ipv6.push_back({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42});
+  DeviceRecord wide_back;
+  wide_back.mac = wide.mac;
+  REQUIRE_FALSE(decode(encode(wide, strings), strings, wide_back));
+  CHECK(wide_back == wide);
+
   // An empty record decodes to defaults, and decoding replaces stale content.
   DeviceRecord empty;
   DeviceRecord reused = make_device(1);

@@ -20,6 +20,7 @@ namespace edgeid::store {
 
 class ByteWriter {
  public:
+  void reserve(std::size_t n) { out_.reserve(n); }
   void u8(std::uint8_t v) { out_.push_back(v); }
   void varint(std::uint64_t v);
   /// Zig-zag encoding keeps small negative numbers small.
