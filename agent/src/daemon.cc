@@ -194,6 +194,9 @@ void Daemon::start() {
   // Two malloc arenas instead of 8 per core: the capture thread allocates what the agent thread
   // frees, and per-thread arenas would keep both peaks resident.
   ::mallopt(M_ARENA_MAX, 2);
+  // A fixed threshold: glibc's default one slides up to 32 MiB after the first large free, after
+  // which a round's big arrays come from the arenas and their pages stay resident.
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   // Before any thread exists, so that every thread inherits the blocked mask.
   if (auto ec = signals_.open()) throw StartError("signals: " + ec.message());
 
@@ -556,7 +559,9 @@ void Daemon::publish_identities() {
   if (!intune_status_.last_success) return;
   if (!entra_status_.last_success && entra_status_.failures == 0) return;
   std::vector<store::IdentityRecord> records;
-  for (const auto& id : graph_->graph().identities()) records.push_back(to_identity_record(id));
+  const auto identities = graph_->graph().identities();
+  records.reserve(identities.size());
+  for (const auto& id : identities) records.push_back(to_identity_record(id));
   identity_count_ = records.size();
   pending_identities_ = std::move(records);
 }
@@ -567,21 +572,25 @@ void Daemon::load_identity_file() {
   std::error_code ec;
   const auto mtime = std::filesystem::last_write_time(path, ec);
   if (!ec && intune_status_.ok && mtime == identity_file_mtime_) return;  // unchanged
-  cloud::SourceResult result;
+  std::vector<store::IdentityRecord> records;
   std::string detail;
-  if (auto e = cloud::load_identity_file(path, result, detail)) {
-    intune_status_.ok = false;
-    intune_status_.detail = detail;
-    ++intune_status_.failures;
-    log_.error("sync.file_failed", kv("detail", detail));
-    return;
+  {
+    // The parsed file is freed before the merge round starts.
+    cloud::SourceResult result;
+    if (auto e = cloud::load_identity_file(path, result, detail)) {
+      intune_status_.ok = false;
+      intune_status_.detail = detail;
+      ++intune_status_.failures;
+      log_.error("sync.file_failed", kv("detail", detail));
+      return;
+    }
+    records.reserve(result.identities.size());
+    for (const auto& id : result.identities) records.push_back(to_identity_record(id));
   }
   identity_file_mtime_ = mtime;
   intune_status_.ok = true;
   intune_status_.detail.clear();
   intune_status_.last_success = clock_.now();
-  std::vector<store::IdentityRecord> records;
-  for (const auto& id : result.identities) records.push_back(to_identity_record(id));
   identity_count_ = records.size();
   pending_identities_ = std::move(records);
   log_.info("sync.file_loaded", kv("identities", identity_count_));
@@ -597,6 +606,8 @@ void Daemon::load_identity_file() {
 // split keeps what matters: outbox items go before the records they describe (a crash in
 // between re-sends a version, it never loses one; the upstream collapses duplicates) and the
 // sync state (deltaLink, caches) goes last, after everything it acknowledges.
+constexpr std::size_t kMaxBatchItems = 2000;
+
 std::deque<store::Batch> split_batch(store::Batch batch, std::size_t max_items) {
   std::deque<store::Batch> parts;
   const auto chunks = [&](auto& items, auto member) {
@@ -608,6 +619,7 @@ std::deque<store::Batch> split_batch(store::Batch batch, std::size_t max_items) 
                  std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
       parts.push_back(std::move(part));
     }
+    std::remove_reference_t<decltype(items)>().swap(items);  // its elements live in the parts
   };
   chunks(batch.outbox, &store::Batch::outbox);
   chunks(batch.identities, &store::Batch::identities);
@@ -622,9 +634,8 @@ std::deque<store::Batch> split_batch(store::Batch batch, std::size_t max_items) 
 }
 
 bool Daemon::commit(store::Batch batch, std::string& detail) {
-  constexpr std::size_t kMaxItems = 2000;
-  if (batch.devices.size() + batch.identities.size() + batch.outbox.size() > 2 * kMaxItems) {
-    auto parts = split_batch(std::move(batch), kMaxItems);
+  if (batch.devices.size() + batch.identities.size() + batch.outbox.size() > 2 * kMaxBatchItems) {
+    auto parts = split_batch(std::move(batch), kMaxBatchItems);
     while (!parts.empty()) {
       store::Batch part = std::move(parts.front());
       parts.pop_front();
@@ -662,14 +673,17 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
       return std::make_error_code(std::errc::io_error);
     }
   }
-  CaptureWorker::PendingMap taken;
-  capture_->take(taken);
   const auto now_mono = clock_.monotonic();
-  for (auto& [mac, p] : taken) {
-    auto [slot, inserted] = deferred_.try_emplace(mac);
-    if (inserted) slot->second.since = now_mono;
-    slot->second.changes |= p.changes;
-    slot->second.record = observed_record(p.record);
+  {
+    // The hand-over (full capture records) is freed before the round grows.
+    CaptureWorker::PendingMap taken;
+    capture_->take(taken);
+    for (auto& [mac, p] : taken) {
+      auto [slot, inserted] = deferred_.try_emplace(mac);
+      if (inserted) slot->second.since = now_mono;
+      slot->second.changes |= p.changes;
+      slot->second.record = observed_record(p.record);
+    }
   }
   MergeInput input;
   constexpr std::uint32_t kActivityOnly = capture::change_activity | capture::change_evicted;
@@ -695,7 +709,25 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
   }
   const auto now = clock_.now();
   const std::size_t observed = input.observed.size();
-  auto result = merge_into(state_, std::move(input), MergeOptions{config_.sensor_id, now});
+  // A large round is committed in parts as the merge produces them (MergeOptions::spill), so
+  // it never holds all its records and payloads at once. Once a part failed, the later ones
+  // queue behind it: parts are applied in order or not at all.
+  bool spill_failed = false;
+  std::size_t spilled_items = 0;
+  std::size_t spilled_outbox = 0;
+  MergeOptions options{config_.sensor_id, now};
+  options.spill_items = kMaxBatchItems;
+  options.spill = [&](store::Batch&& part) {
+    spilled_items += part.devices.size() + part.identities.size() + part.outbox.size();
+    spilled_outbox += part.outbox.size();
+    if (spill_failed) {
+      unwritten_.push_back(std::move(part));
+      return;
+    }
+    // commit() keeps a part it could not write in unwritten_.
+    if (!commit(std::move(part), detail)) spill_failed = true;
+  };
+  auto result = merge_into(state_, std::move(input), options);
   sync_state_->take_pending(result.batch);
   if (identities) {
     result.batch.meta.emplace_back(kMetaLastIdentitySync, now.to_rfc3339());
@@ -704,11 +736,19 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
   if (flushes_ == 0) result.batch.meta.emplace_back(kMetaSensorId, config_.sensor_id);
   ++flushes_;
   last_flush_ = now;
-  const std::size_t outbox = result.batch.outbox.size();
-  const bool big = result.batch.devices.size() + result.batch.identities.size() > 1000;
+  const std::size_t outbox = spilled_outbox + result.batch.outbox.size();
+  const std::size_t items = spilled_items + result.batch.devices.size() +
+                            result.batch.identities.size() + result.batch.outbox.size();
+  const bool big = identities || items > 1000;
+  if (spill_failed) {
+    unwritten_.push_back(std::move(result.batch));
+    return std::make_error_code(std::errc::io_error);
+  }
   if (!commit(std::move(result.batch), detail)) return std::make_error_code(std::errc::io_error);
-  // A large round (start-up, a full sync) frees most of what it allocated; hand it back to the
-  // OS instead of leaving it in malloc's arenas (the resident size is what an appliance sees).
+  // A large round (start-up, a sync) frees most of what it allocated; hand it back to the OS
+  // instead of leaving it in malloc's arenas (the resident size is what an appliance sees).
+  // Every such round, not only the first: an unchanged identity reload allocates and frees as
+  // much, and without the trim the arenas grew with each one.
   if (big) ::malloc_trim(0);
   detail = std::to_string(observed) + " observations, " + std::to_string(result.changed_records) +
            " records changed, " + std::to_string(outbox) + " outbox items";

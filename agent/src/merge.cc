@@ -93,6 +93,24 @@ bool same_merge(const store::DeviceRecord& a, const store::DeviceRecord& b) noex
          a.match_confidence_permille == b.match_confidence_permille && a.conflicts == b.conflicts;
 }
 
+std::size_t items(const store::Batch& b) noexcept {
+  return b.devices.size() + b.removed_devices.size() + b.identities.size() +
+         b.removed_identities.size() + b.outbox.size();
+}
+
+// Hands a full batch to the caller's spill (MergeOptions::spill), leaving an empty one.
+void maybe_spill(store::Batch& batch, const MergeOptions& options) {
+  if (!options.spill || items(batch) < std::max<std::size_t>(1, options.spill_items)) return;
+  options.spill(std::move(batch));
+  batch = store::Batch();
+}
+
+// What a round needs to know about an observed device's former self.
+enum ObservedFlags : std::uint8_t {
+  kNew = 1,              // the MAC was not in the state
+  kObservedChanged = 2,  // its observed part differs from the stored one
+};
+
 }  // namespace
 
 std::string name_key(std::string_view name) {
@@ -228,8 +246,12 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
       if (key.is_nil()) continue;
       incoming.insert_or_assign(key, std::move(id));
     }
+    input.identities.reset();  // moved-from records: free the array before the round grows
     for (const auto& [key, id] : s.identities) {
-      if (!incoming.contains(key)) result.batch.removed_identities.push_back(key);
+      if (!incoming.contains(key)) {
+        result.batch.removed_identities.push_back(key);
+        maybe_spill(result.batch, options);
+      }
     }
     for (const auto& [key, id] : incoming) {
       const auto old = s.identities.find(key);
@@ -237,28 +259,41 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
         changed_ids.insert(key);
         if (old != s.identities.end() && noncompliant(old->second)) was_noncompliant.insert(key);
         result.batch.identities.push_back(id);
+        maybe_spill(result.batch, options);
       }
     }
     s.identities = std::move(incoming);
   }
 
-  // Devices: this round's observations replace their observed part. `before` keeps what the
-  // observed devices were (nullopt: new), to version them; the others are compared in place.
-  std::unordered_map<MacAddress, std::optional<store::DeviceRecord>> before;
+  // Devices: this round's observations replace their observed part; the merge fields stay
+  // until this round's are computed below. `observed` says, per observed MAC, whether it is new
+  // and whether its observed part changed (ObservedFlags).
+  std::unordered_map<MacAddress, std::uint8_t> observed;
+  observed.reserve(input.observed.size());
   for (auto& o : input.observed) {
     const auto it = s.devices.find(o.mac);
     if (it == s.devices.end()) {
-      before.try_emplace(o.mac);
+      observed[o.mac] |= kNew;
       const MacAddress mac = o.mac;
       s.devices.emplace(mac, std::move(o));
       continue;
     }
-    before.try_emplace(o.mac, it->second);
     store::DeviceRecord merged = std::move(o);
-    merged.first_seen = std::min(merged.first_seen, it->second.first_seen);
-    merged.version = it->second.version;
+    const store::DeviceRecord& old = it->second;
+    merged.first_seen = std::min(merged.first_seen, old.first_seen);
+    merged.version = old.version;
+    merged.state = old.state;
+    merged.intune_id = old.intune_id;
+    merged.entra_device_id = old.entra_device_id;
+    merged.match_by = old.match_by;
+    merged.match_confidence_permille = old.match_confidence_permille;
+    merged.conflicts = old.conflicts;
+    auto& flags = observed[it->first];
+    // A MAC listed twice keeps "new" and accumulates "changed".
+    if (!(merged == old)) flags |= kObservedChanged;
     it->second = std::move(merged);
   }
+  input.observed = {};
 
   // Indexes of the identities: by MAC (Intune only: Entra has no MACs), by name.
   std::unordered_map<MacAddress, std::vector<const store::IdentityRecord*>> by_mac;
@@ -312,22 +347,21 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
       ++result.unmanaged;
     }
 
-    // Versioning: compare with what was stored, the version aside.
+    // Versioning: d still carries the merge fields it was stored with (a new MAC: none).
     const bool identity_changed = !m.intune_id.is_nil() && changed_ids.contains(m.intune_id);
-    const auto observed = before.find(mac);
-    const bool is_new = observed != before.end() && !observed->second;
-    const store::DeviceRecord& old =
-        observed != before.end() && observed->second ? *observed->second : d;
+    const auto seen = observed.find(mac);
+    const std::uint8_t flags = seen != observed.end() ? seen->second : 0;
+    const bool is_new = (flags & kNew) != 0;
     bool changed = true;
     bool important = m.state == static_cast<std::uint8_t>(RecordState::managed);
     if (!is_new) {
-      important = !same_merge(old, m) || identity_changed;
-      changed = important || &old != &d;
+      important = !same_merge(d, m) || identity_changed;
+      changed = important || (flags & kObservedChanged) != 0;
     }
-    // Events compare the merge fields before and after this round (old is d's former self).
-    const Guid old_id = is_new ? Guid() : old.intune_id;
+    // Events compare the merge fields before and after this round.
+    const Guid old_id = is_new ? Guid() : d.intune_id;
     const bool old_unmanaged =
-        !is_new && old.state == static_cast<std::uint8_t>(RecordState::unmanaged);
+        !is_new && d.state == static_cast<std::uint8_t>(RecordState::unmanaged);
     const bool had_noncompliant =
         !is_new && old_id == m.intune_id && !old_id.is_nil() &&
         (changed_ids.contains(old_id) ? was_noncompliant.contains(old_id) : noncompliant(*winner));
@@ -337,7 +371,6 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     d.match_by = m.match_by;
     d.match_confidence_permille = m.match_confidence_permille;
     d.conflicts = std::move(m.conflicts);
-    if (changed && !important && !is_new) changed = !(old == d);
     if (!changed) continue;
     if (is_new) d.version = 0;
     ++d.version;
@@ -374,6 +407,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     if (is_managed && d.randomized && (is_new || old_id != d.intune_id)) {
       event("device.randomized_matched", 1);
     }
+    maybe_spill(result.batch, options);
   }
 
   // identity_only records: Intune-backed identities nothing on the wire matched.
@@ -394,6 +428,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     item.payload = identity_only_json(id, io.version, options.sensor_id);
     result.batch.outbox.push_back(std::move(item));
     result.batch.cache.emplace_back(identity_only_cache_key(key), encode_identity_only(io));
+    maybe_spill(result.batch, options);
   }
   // identity_only records that went away: seen on the wire now, or deleted from the tenant.
   for (auto& [key, io] : s.identity_only) {
@@ -417,6 +452,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     item.payload = std::move(payload);
     result.batch.outbox.push_back(std::move(item));
     result.batch.cache.emplace_back(identity_only_cache_key(key), encode_identity_only(io));
+    maybe_spill(result.batch, options);
   }
   return result;
 }

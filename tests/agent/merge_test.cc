@@ -1,6 +1,8 @@
 // agent::merge: every correlation rule of DESIGN.md §3, versions and the outbox.
 #include "agent/merge.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -430,4 +432,84 @@ TEST_CASE("merge: events for new, unmanaged, noncompliant, randomized and re-ide
   const auto fourth = run(third.next, {busier}, std::nullopt);
   CHECK(fourth.batch.outbox.size() == 1);
   CHECK(fourth.events.empty());
+}
+
+TEST_CASE("merge: a spilled round is the unspilled round cut into bounded, self-contained parts") {
+  // 300 devices (every third matched by Wi-Fi MAC, some noncompliant) and 400 identities, 100 of
+  // them identity_only; then a second round that changes some and removes identities.
+  std::vector<DeviceRecord> devices;
+  std::vector<IdentityRecord> ids;
+  char text[18];
+  for (int i = 0; i < 300; ++i) {
+    std::snprintf(text, sizeof text, "00:11:22:00:%02x:%02x", i >> 8, i & 0xff);
+    devices.push_back(device(text));
+    if (i % 3 == 0) {
+      ids.push_back(identity(i, "pc-" + std::to_string(i), text));
+      if (i % 9 == 0) ids.back().compliance_state = "noncompliant";
+    }
+  }
+  for (int i = 300; i < 400; ++i) ids.push_back(identity(i, "idle-" + std::to_string(i)));
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    Guid::Bytes b{};
+    b[0] = 0x20;
+    b[14] = static_cast<std::uint8_t>(i >> 8);
+    b[15] = static_cast<std::uint8_t>(i);
+    ids[i].intune_id = Guid(b);
+  }
+  std::vector<DeviceRecord> changed(devices.begin(), devices.begin() + 120);
+  for (auto& d : changed) d.packets += 5;
+  std::vector<IdentityRecord> fewer(ids.begin() + 50, ids.end());
+
+  for (const std::size_t limit : {1U, 7U, 64U}) {
+    CAPTURE(limit);
+    MergeState plain;
+    MergeState spilled;
+    const auto opts = MergeOptions{"s1", Timestamp::from_unix_seconds(9000)};
+    for (auto& [observed, identities] :
+         std::vector<std::pair<std::vector<DeviceRecord>, std::vector<IdentityRecord>>>{
+             {devices, ids}, {changed, fewer}}) {
+      const auto expected = merge_into(plain, MergeInput{observed, identities}, opts);
+      std::vector<edgeid::store::Batch> parts;
+      auto with_spill = opts;
+      with_spill.spill_items = limit;
+      with_spill.spill = [&](edgeid::store::Batch&& b) { parts.push_back(std::move(b)); };
+      auto got = merge_into(spilled, MergeInput{observed, identities}, with_spill);
+      CHECK(got.changed_records == expected.changed_records);
+      CHECK(spilled.devices == plain.devices);
+      CHECK(spilled.identities == plain.identities);
+      CHECK(spilled.identity_only == plain.identity_only);
+      REQUIRE(parts.size() > 1);
+      parts.push_back(std::move(got.batch));
+      edgeid::store::Batch joined;
+      for (auto& p : parts) {
+        const auto items =
+            p.devices.size() + p.identities.size() + p.removed_identities.size() + p.outbox.size();
+        // A part closes at the first record boundary at or after the limit: a device record
+        // brings at most its own item and three events.
+        CHECK(items < limit + 5);
+        // Every device record travels with its own outbox item.
+        for (const auto& d : p.devices) {
+          const auto entity = edgeid::agent::mac_entity(d.mac);
+          CHECK(std::any_of(p.outbox.begin(), p.outbox.end(), [&](const auto& o) {
+            return o.entity == entity && o.entity_version == d.version;
+          }));
+        }
+        joined.devices.insert(joined.devices.end(), p.devices.begin(), p.devices.end());
+        joined.identities.insert(joined.identities.end(), p.identities.begin(), p.identities.end());
+        joined.removed_identities.insert(joined.removed_identities.end(),
+                                         p.removed_identities.begin(), p.removed_identities.end());
+        joined.outbox.insert(joined.outbox.end(), p.outbox.begin(), p.outbox.end());
+        joined.cache.insert(joined.cache.end(), p.cache.begin(), p.cache.end());
+      }
+      CHECK(joined.devices == expected.batch.devices);
+      CHECK(joined.identities == expected.batch.identities);
+      CHECK(joined.removed_identities == expected.batch.removed_identities);
+      CHECK(joined.cache == expected.batch.cache);
+      REQUIRE(joined.outbox.size() == expected.batch.outbox.size());
+      for (std::size_t i = 0; i < joined.outbox.size(); ++i) {
+        CHECK(joined.outbox[i].entity == expected.batch.outbox[i].entity);
+        CHECK(joined.outbox[i].payload == expected.batch.outbox[i].payload);
+      }
+    }
+  }
 }

@@ -25,7 +25,9 @@
 /// outbox item. Items whose identity, match or state changed have priority 1 (never shed).
 /// Thread safety: functions are reentrant; MergeState is a plain value.
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -104,6 +106,13 @@ struct MergeInput {
 struct MergeOptions {
   std::string sensor_id;
   platform::Timestamp now;
+  /// When set, the round hands its batch to @p spill whenever it holds spill_items items or more
+  /// (devices, identities, removals and outbox items together) and goes on with an empty one;
+  /// the result's batch is what is left at the end. A large round (start-up, a full identity
+  /// sync) then never holds all its records and payloads at once. Each part is consistent on its
+  /// own: a record's outbox items and cache entries travel in the part that carries the record.
+  std::function<void(store::Batch&&)> spill;
+  std::size_t spill_items = 2000;
 };
 
 struct MergeResult {
