@@ -92,10 +92,29 @@ sys.exit(0 if ok else 1)' "$st" "$want_ids" "$want_macs"; then
     fi
   done
   sleep 2  # one more flush, then the steady state
-  local rss hwm
+  local rss hwm reload_rss=0
   grep -E '^(VmRSS|VmHWM|RssAnon|RssFile|RssShmem)' "/proc/$pid/status" | tr -s ' \t' ' ' >&2
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
   hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+  if [ "$source" = file ]; then
+    # A long-running agent reloads its identities again and again: two reloads of the same
+    # file (a full round each), then the resident size again.
+    local i before after
+    for i in 1 2; do
+      before=$("$edgeid" status --json --socket "$dir/run/control.sock" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["sync"]["file"].get("last_success",""))')
+      touch "$work/tenant.json"
+      "$edgeid" sync --socket "$dir/run/control.sock" >/dev/null
+      for _ in $(seq 1 120); do
+        after=$("$edgeid" status --json --socket "$dir/run/control.sock" |
+          python3 -c 'import json,sys; print(json.load(sys.stdin)["sync"]["file"].get("last_success",""))')
+        [ "$after" != "$before" ] && break
+        sleep 1
+      done
+      sleep 2
+    done
+    reload_rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+  fi
   kill -TERM "$pid"
   wait "$pid" || true
   local records file_bytes outbox
@@ -103,19 +122,20 @@ sys.exit(0 if ok else 1)' "$st" "$want_ids" "$want_macs"; then
   # The store as the agent left it: data file and unsent outbox (no upstream is configured).
   file_bytes=$(stat -c %s "$dir/data/data.mdb")
   outbox=$(echo "$st" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outbox"]["items"])')
-  echo "$rss $hwm $records $file_bytes $outbox"
+  echo "$rss $hwm $records $file_bytes $outbox $reload_rss"
 }
 
 read -r base_rss base_hwm _ < <(measure baseline none '[]')
 read -r cap_rss _ _ < <(measure capture-only none "[\"$work/capture.pcap\"]")
 read -r ids_rss _ _ < <(measure identities-only file '[]')
-read -r rss hwm records file_bytes outbox < <(measure loaded file "[\"$work/capture.pcap\"]")
+read -r rss hwm records file_bytes outbox reload_rss < <(measure loaded file "[\"$work/capture.pcap\"]")
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 echo "daemon memory: $identities identities, $macs MACs captured, $records inventory records"
 echo "  baseline (no identity, no capture): RSS $(mib "$base_rss") MiB, peak $(mib "$base_hwm") MiB"
 echo "  capture only ($macs MACs):          RSS $(mib "$cap_rss") MiB"
 echo "  identities only ($identities):       RSS $(mib "$ids_rss") MiB"
 echo "  loaded:                             RSS $(mib "$rss") MiB, peak $(mib "$hwm") MiB"
+echo "  loaded, after 2 identity reloads:   RSS $(mib "$reload_rss") MiB"
 echo "  store: data.mdb $(mib $((file_bytes / 1024))) MiB holding $records records and $outbox unsent outbox items"
 echo "  loaded / baseline RSS: $(awk -v a="$rss" -v b="$base_rss" 'BEGIN { printf "%.1fx", a / b }')"
 if [ "$identities" = 100000 ] && [ "$macs" = 50000 ]; then

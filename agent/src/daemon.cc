@@ -117,7 +117,7 @@ class Daemon final : public ControlContext {
   void notify_status();
   json::value record_value(const store::DeviceRecord& d) const;
   json::value identity_only_value(const platform::Guid& key, std::uint64_t version) const;
-  const store::IdentityRecord* identity_of(const store::DeviceRecord& d) const;
+  const PackedIdentity* identity_of(const store::DeviceRecord& d) const;
 
   Config config_;
   DaemonOptions options_;
@@ -803,18 +803,21 @@ void Daemon::notify_status() {
 // ---------------------------------------------------------------------------------------------
 // ControlContext
 
-const store::IdentityRecord* Daemon::identity_of(const store::DeviceRecord& d) const {
+const PackedIdentity* Daemon::identity_of(const store::DeviceRecord& d) const {
   if (d.intune_id.is_nil()) return nullptr;
   const auto it = state_.identities.find(d.intune_id);
   return it == state_.identities.end() ? nullptr : &it->second;
 }
 
 json::value Daemon::record_value(const store::DeviceRecord& d) const {
-  return json::parse(device_record_json(d, identity_of(d), config_.sensor_id));
+  const auto* packed = identity_of(d);
+  const auto identity = packed != nullptr ? std::optional(packed->record()) : std::nullopt;
+  return json::parse(device_record_json(d, identity ? &*identity : nullptr, config_.sensor_id));
 }
 
 json::value Daemon::identity_only_value(const platform::Guid& key, std::uint64_t version) const {
-  return json::parse(identity_only_json(state_.identities.at(key), version, config_.sensor_id));
+  return json::parse(
+      identity_only_json(state_.identities.at(key).record(), version, config_.sensor_id));
 }
 
 json::object Daemon::status() {
@@ -936,7 +939,7 @@ json::object Daemon::devices(const DeviceQuery& q) {
       if (q.randomized && !d.randomized) continue;
       if (q.noncompliant) {
         const auto* id = identity_of(d);
-        if (id == nullptr || id->compliance_state != "noncompliant") continue;
+        if (id == nullptr || id->compliance_state() != "noncompliant") continue;
       }
       if (in_page()) out.push_back(record_value(d));
     }
@@ -944,7 +947,9 @@ json::object Daemon::devices(const DeviceQuery& q) {
   if (want_identity_only && !q.vlan && !q.randomized && !q.seen_since) {
     for (const auto& [key, io] : state_.identity_only) {
       if (!io.active || !state_.identities.contains(key)) continue;
-      if (q.noncompliant && state_.identities.at(key).compliance_state != "noncompliant") continue;
+      if (q.noncompliant && state_.identities.at(key).compliance_state() != "noncompliant") {
+        continue;
+      }
       if (in_page()) out.push_back(identity_only_value(key, io.version));
     }
   }
@@ -966,16 +971,16 @@ std::optional<json::object> Daemon::device(const std::string& key) {
       for (const auto& a : d.ipv6) match = match || ipv6_text(a.data()) == wanted;
       match = match || (!d.hostname.empty() && name_key(d.hostname) == wanted_name);
       if (const auto* id = identity_of(d); id != nullptr && !match) {
-        match = lower(id->user_principal_name) == wanted || lower(id->serial_number) == wanted ||
-                name_key(id->device_name) == wanted_name;
+        match = lower(id->user_principal_name()) == wanted ||
+                lower(id->serial_number()) == wanted || name_key(id->device_name()) == wanted_name;
       }
       if (match) found.push_back(record_value(d));
     }
     for (const auto& [k, io] : state_.identity_only) {
       if (!io.active || !state_.identities.contains(k)) continue;
       const auto& id = state_.identities.at(k);
-      if (lower(id.user_principal_name) == wanted || lower(id.serial_number) == wanted ||
-          name_key(id.device_name) == wanted_name || k.to_string() == wanted) {
+      if (lower(id.user_principal_name()) == wanted || lower(id.serial_number()) == wanted ||
+          name_key(id.device_name()) == wanted_name || k.to_string() == wanted) {
         found.push_back(identity_only_value(k, io.version));
       }
     }

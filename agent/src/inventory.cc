@@ -40,7 +40,7 @@ std::error_code load_merge_state(store::Store& store, MergeState& out, std::stri
   }
   ec = store.for_each_identity(
       [&](const store::IdentityRecord& id) {
-        out.identities.emplace(identity_key(id), id);
+        out.identities.emplace(identity_key(id), PackedIdentity(id));
         return true;
       },
       on_corrupt);
@@ -81,7 +81,7 @@ std::error_code read_inventory(store::Store& store, std::vector<InventoryRecord>
     r.version = d.version;
     if (!d.intune_id.is_nil()) {
       if (const auto id = state.identities.find(d.intune_id); id != state.identities.end()) {
-        r.identity = id->second;
+        r.identity = id->second.record();
       }
     }
     r.json = device_record_json(d, r.identity ? &*r.identity : nullptr, sensor);
@@ -93,9 +93,9 @@ std::error_code read_inventory(store::Store& store, std::vector<InventoryRecord>
     if (id == state.identities.end()) continue;
     InventoryRecord r;
     r.state = RecordState::identity_only;
-    r.identity = id->second;
+    r.identity = id->second.record();
     r.version = io.version;
-    r.json = identity_only_json(id->second, io.version, sensor);
+    r.json = identity_only_json(*r.identity, io.version, sensor);
     out.push_back(std::move(r));
   }
   return {};

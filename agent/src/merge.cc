@@ -1,6 +1,7 @@
 #include "agent/merge.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <set>
@@ -36,13 +37,17 @@ bool dhcp_name(const store::DeviceRecord& d) noexcept {
 }
 
 // Most recent last_sync first; the smaller key breaks ties so results are deterministic.
-bool fresher(const store::IdentityRecord& a, const store::IdentityRecord& b) noexcept {
+bool fresher(const PackedIdentity& a, const PackedIdentity& b) noexcept {
   if (a.last_sync != b.last_sync) return a.last_sync > b.last_sync;
-  return identity_key(a) < identity_key(b);
+  return a.intune_id < b.intune_id;
 }
 
-bool noncompliant(const store::IdentityRecord& id) noexcept {
-  return iequals(id.compliance_state, "noncompliant");
+bool noncompliant(const PackedIdentity& id) noexcept {
+  return iequals(id.compliance_state(), "noncompliant");
+}
+
+bool is_entra_only(const PackedIdentity& id) noexcept {
+  return !id.entra_object_id.is_nil() && id.intune_id == id.entra_object_id;
 }
 
 // An event (docs/UPSTREAM.md): what happened, to which MAC, and the facts an analyst filters on.
@@ -189,6 +194,55 @@ store::IdentityRecord to_identity_record(const cloud::Identity& id) {
   return r;
 }
 
+namespace {
+
+// IdentityRecord's strings in declaration order: PackedIdentity's text indexes.
+constexpr std::array<std::string store::IdentityRecord::*, 13> kIdentityTexts{
+    &store::IdentityRecord::device_name,
+    &store::IdentityRecord::os,
+    &store::IdentityRecord::os_version,
+    &store::IdentityRecord::enrollment_type,
+    &store::IdentityRecord::user_principal_name,
+    &store::IdentityRecord::email,
+    &store::IdentityRecord::model,
+    &store::IdentityRecord::manufacturer,
+    &store::IdentityRecord::serial_number,
+    &store::IdentityRecord::compliance_state,
+    &store::IdentityRecord::management_agent,
+    &store::IdentityRecord::ownership,
+    &store::IdentityRecord::trust_type,
+};
+
+}  // namespace
+
+PackedIdentity::PackedIdentity(const store::IdentityRecord& r)
+    : intune_id(r.intune_id),
+      entra_device_id(r.entra_device_id),
+      entra_object_id(r.entra_object_id),
+      last_sync(r.last_sync),
+      wifi_mac(r.wifi_mac),
+      ethernet_mac(r.ethernet_mac) {
+  std::size_t size = 0;
+  for (const auto member : kIdentityTexts) size += (r.*member).size();
+  text_.reserve(size);
+  for (std::size_t i = 0; i < kTexts; ++i) {
+    text_ += r.*kIdentityTexts[i];
+    end_[i] = static_cast<std::uint32_t>(text_.size());
+  }
+}
+
+store::IdentityRecord PackedIdentity::record() const {
+  store::IdentityRecord r;
+  r.intune_id = intune_id;
+  r.entra_device_id = entra_device_id;
+  r.entra_object_id = entra_object_id;
+  r.last_sync = last_sync;
+  r.wifi_mac = wifi_mac;
+  r.ethernet_mac = ethernet_mac;
+  for (std::size_t i = 0; i < kTexts; ++i) r.*kIdentityTexts[i] = text(i);
+  return r;
+}
+
 Guid identity_key(const store::IdentityRecord& identity) noexcept {
   return identity.intune_id;
 }
@@ -240,13 +294,14 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   std::set<Guid> changed_ids;
   std::set<Guid> was_noncompliant;  // of the changed identities, before the change
   if (input.identities) {
-    std::map<Guid, store::IdentityRecord> incoming;
+    std::map<Guid, PackedIdentity> incoming;
     for (auto& id : *input.identities) {
       const Guid key = identity_key(id);
       if (key.is_nil()) continue;
-      incoming.insert_or_assign(key, std::move(id));
+      incoming.insert_or_assign(key, PackedIdentity(id));
+      id = store::IdentityRecord();  // free its strings as the packed set grows
     }
-    input.identities.reset();  // moved-from records: free the array before the round grows
+    input.identities.reset();
     for (const auto& [key, id] : s.identities) {
       if (!incoming.contains(key)) {
         result.batch.removed_identities.push_back(key);
@@ -258,7 +313,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
       if (old == s.identities.end() || !(old->second == id)) {
         changed_ids.insert(key);
         if (old != s.identities.end() && noncompliant(old->second)) was_noncompliant.insert(key);
-        result.batch.identities.push_back(id);
+        result.batch.identities.push_back(id.record());
         maybe_spill(result.batch, options);
       }
     }
@@ -296,14 +351,14 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   input.observed = {};
 
   // Indexes of the identities: by MAC (Intune only: Entra has no MACs), by name.
-  std::unordered_map<MacAddress, std::vector<const store::IdentityRecord*>> by_mac;
-  std::unordered_map<std::string, std::vector<const store::IdentityRecord*>> by_name;
+  std::unordered_map<MacAddress, std::vector<const PackedIdentity*>> by_mac;
+  std::unordered_map<std::string, std::vector<const PackedIdentity*>> by_name;
   for (const auto& [key, id] : s.identities) {
     if (!id.wifi_mac.is_zero()) by_mac[id.wifi_mac].push_back(&id);
     if (!id.ethernet_mac.is_zero() && id.ethernet_mac != id.wifi_mac) {
       by_mac[id.ethernet_mac].push_back(&id);
     }
-    if (!id.device_name.empty()) by_name[name_key(id.device_name)].push_back(&id);
+    if (!id.device_name().empty()) by_name[name_key(id.device_name())].push_back(&id);
   }
   std::unordered_map<std::string, std::size_t> device_names;
   for (const auto& [mac, d] : s.devices) {
@@ -315,7 +370,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     // This round's merge fields, computed apart so that an unchanged record is not copied.
     store::DeviceRecord m;
     m.state = static_cast<std::uint8_t>(RecordState::unmanaged);
-    const store::IdentityRecord* winner = nullptr;
+    const PackedIdentity* winner = nullptr;
     if (const auto found = by_mac.find(mac); found != by_mac.end()) {
       auto candidates = found->second;
       std::sort(candidates.begin(), candidates.end(),
@@ -325,8 +380,8 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
                                                                      : MatchBy::ethernet_mac);
       m.match_confidence_permille = kMacConfidence;
       for (std::size_t i = 1; i < candidates.size(); ++i) {
-        m.conflicts.push_back(identity_key(*candidates[i]));
-        referenced.insert(identity_key(*candidates[i]));
+        m.conflicts.push_back(candidates[i]->intune_id);
+        referenced.insert(candidates[i]->intune_id);
       }
     } else if (dhcp_name(d)) {
       const auto key = name_key(d.hostname);
@@ -339,7 +394,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     }
     if (winner != nullptr) {
       m.state = static_cast<std::uint8_t>(RecordState::managed);
-      m.intune_id = identity_key(*winner);
+      m.intune_id = winner->intune_id;
       m.entra_device_id = winner->entra_device_id;
       referenced.insert(m.intune_id);
       ++result.managed;
@@ -382,7 +437,11 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     item.entity = mac_entity(mac);
     item.entity_version = d.version;
     item.created = options.now;
-    item.payload = device_record_json(d, winner, options.sensor_id);
+    // The store form of the winner, for the payload and the events (changed records only).
+    std::optional<store::IdentityRecord> identity;
+    if (winner != nullptr) identity = winner->record();
+    const store::IdentityRecord* const unpacked = identity ? &*identity : nullptr;
+    item.payload = device_record_json(d, unpacked, options.sensor_id);
     result.batch.outbox.push_back(std::move(item));
 
     const store::DeviceRecord& record = d;  // lambdas cannot capture structured bindings (C++20)
@@ -394,7 +453,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
       e.entity = "e" + std::string(type) + mac_entity(record.mac) + std::to_string(record.version);
       e.entity_version = record.version;
       e.created = options.now;
-      e.payload = event_json(type, record, winner, old_id, options);
+      e.payload = event_json(type, record, unpacked, old_id, options);
       result.batch.outbox.push_back(std::move(e));
     };
     const bool is_managed = winner != nullptr;
@@ -425,7 +484,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     item.entity = guid_entity(key);
     item.entity_version = io.version;
     item.created = options.now;
-    item.payload = identity_only_json(id, io.version, options.sensor_id);
+    item.payload = identity_only_json(id.record(), io.version, options.sensor_id);
     result.batch.outbox.push_back(std::move(item));
     result.batch.cache.emplace_back(identity_only_cache_key(key), encode_identity_only(io));
     maybe_spill(result.batch, options);

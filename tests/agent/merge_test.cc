@@ -513,3 +513,24 @@ TEST_CASE("merge: a spilled round is the unspilled round cut into bounded, self-
     }
   }
 }
+
+TEST_CASE("merge: the packed identity holds exactly the store record") {
+  auto r = identity(7, "LAPTOP-7", "00:11:22:33:44:55", "00:11:22:33:44:56", 1795000000);
+  r.entra_device_id = guid(8);
+  r.entra_object_id = guid(9);
+  r.os_version = "10.0.22631.4460";
+  r.user_principal_name = "someone.with.a.long.name@contoso.example";
+  r.serial_number = std::string(70000, 's');  // past 64 KiB: offsets are 32-bit
+  r.compliance_state = "noncompliant";
+  r.trust_type = "AzureAd";  // the last text, with empty ones before it
+  const edgeid::agent::PackedIdentity packed(r);
+  CHECK(packed.record() == r);
+  CHECK(packed.device_name() == "LAPTOP-7");
+  CHECK(packed.user_principal_name() == r.user_principal_name);
+  CHECK(packed.serial_number() == r.serial_number);
+  CHECK(packed.compliance_state() == "noncompliant");
+  CHECK(edgeid::agent::PackedIdentity(IdentityRecord{}).record() == IdentityRecord{});
+  auto other = r;
+  other.email = "x";
+  CHECK_FALSE(edgeid::agent::PackedIdentity(other) == packed);
+}
