@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <unordered_set>
 #include <utility>
 
@@ -17,6 +18,7 @@
 
 #include "cloud/error.h"
 #include "cloud/graph_error.h"
+#include "identity_order.h"
 
 namespace edgeid::cloud {
 
@@ -60,30 +62,14 @@ void MemorySyncStateStore::put_ethernet_mac(const Guid& intune_id, const MacCach
 namespace {
 
 constexpr std::size_t kDuplicateListMax = 10;
+// Up to this many list entries are reserved from @odata.count (a bad count costs address
+// space, not memory: the pages of a vector's unused capacity are never touched).
+constexpr std::uint64_t kReserveMax = std::uint64_t{1} << 20U;
 
 std::string describe_error(const HttpResponse& res) {
   std::string s = "HTTP " + std::to_string(res.status);
   if (auto err = parse_graph_error(res.body)) s += ": " + err->summary();
   return s;
-}
-
-// A field present in a delta change overrides the stored value; absent fields are kept
-// (delta pages carry the id and at least the changed properties).
-void overlay(Identity& base, const Identity& change) {
-  if (!change.entra_object_id.is_nil()) base.entra_object_id = change.entra_object_id;
-  if (!change.azure_ad_device_id.is_nil()) base.azure_ad_device_id = change.azure_ad_device_id;
-  if (change.last_sync) base.last_sync = change.last_sync;
-  if (change.account_enabled) base.account_enabled = change.account_enabled;
-  if (change.is_compliant) base.is_compliant = change.is_compliant;
-  if (change.is_managed) base.is_managed = change.is_managed;
-  base.sources |= change.sources;
-  const Identity copy = base;
-  std::array<std::string_view, kIdentityTextCount> views;
-  for (std::size_t i = 0; i < kIdentityTextCount; ++i) {
-    const auto f = static_cast<IdentityText>(i);
-    views[i] = change.text(f).empty() ? copy.text(f) : change.text(f);
-  }
-  base.assign_texts(views);
 }
 
 bool is_retryable_status(unsigned status) {
@@ -135,8 +121,8 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
   Done done;
 
   std::vector<Identity> intune;
-  std::unordered_map<Guid, Identity> entra;
-  bool entra_valid = false;  // `entra` is the set the stored deltaLink applies to
+  std::vector<Identity> entra;  // sorted by entra_object_id (find_entra, fold_round)
+  bool entra_valid = false;     // `entra` is the set the stored deltaLink applies to
 
   // ----------------------------------------------------------------- scheduling and budget
 
@@ -309,8 +295,7 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
   // ----------------------------------------------------------------- Intune
 
   struct IntuneRun {
-    std::vector<Identity> items;
-    std::unordered_set<Guid> seen;
+    std::vector<Identity> items;  // in arrival order, repeated ids included, until sort_unique
     Url url;
     bool first = true;
     int parse_attempts = 0;
@@ -363,17 +348,13 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
     if (run->first) {
       report.expected_count = page.count;
       run->first = false;
-    }
-    for (Identity& id : page.items) {
-      if (run->seen.insert(id.intune_id).second) {
-        run->items.push_back(std::move(id));
-      } else {
-        ++report.duplicates;
-        if (report.duplicate_ids.size() < kDuplicateListMax) {
-          report.duplicate_ids.push_back(id.intune_id.to_string());
-        }
+      // One allocation of the final size instead of doubling (each growth briefly holds the
+      // list twice).
+      if (page.count) {
+        run->items.reserve(static_cast<std::size_t>(std::min(*page.count, kReserveMax)));
       }
     }
+    for (Identity& id : page.items) run->items.push_back(std::move(id));
     if (!page.next_link.empty()) {
       std::error_code ec;
       std::string detail;
@@ -386,6 +367,7 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
       intune_page(run);
       return;
     }
+    sort_unique(run->items);
     report.intune_devices = run->items.size();
     if (report.expected_count && run->items.size() < *report.expected_count) {
       report.intune_incomplete = true;
@@ -408,6 +390,18 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     enrich_batch(run);
+  }
+
+  // Ids repeated across pages are dropped, the first occurrence kept, and the list is put in
+  // intune_id order, which join_identities() then finds in one pass instead of sorting it on
+  // every call (Graph's order means nothing). Repeats are found here, once, by sorting keys,
+  // not with a hash set of every id held while paging (50 B and a node allocation per device).
+  void sort_unique(std::vector<Identity>& items) {
+    const auto repeated = cloud::sort_unique(items);
+    report.duplicates += repeated.size();
+    for (std::size_t i = 0; i < repeated.size() && i < kDuplicateListMax; ++i) {
+      report.duplicate_ids.push_back(repeated[i].to_string());
+    }
   }
 
   void commit_intune(const std::shared_ptr<IntuneRun>& run) {
@@ -553,7 +547,8 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
   struct EntraRun {
     bool full = true;
     bool resynced = false;
-    std::unordered_map<Guid, Identity> fresh;
+    std::vector<Identity> fresh;          // full round: the devices in arrival order
+    std::vector<Removal> fresh_removals;  // full round: "@removed" entries among them
     std::vector<Identity> changes;
     std::vector<Guid> removed;
     Url url;
@@ -578,6 +573,9 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
                        "/devices/delta?$select=" + kEntraSelect);
       if (!url) return run->next(graph_errc::unexpected_shape, "invalid graph_url");
     }
+    // A full round holds about as many devices as the last one did, or as Intune has: room for
+    // them now instead of doubling (each growth briefly holds the list twice).
+    if (run->full) run->fresh.reserve(std::max(entra.size(), intune.size()));
     report.entra_full_round = run->full;
     report.entra_resynced = report.entra_resynced || resynced;
     run->url = *url;
@@ -638,16 +636,11 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
     run->parse_attempts = 0;
     report.stats += page.stats;
     for (Identity& id : page.items) {
-      if (run->full) {
-        auto [it, inserted] = run->fresh.try_emplace(id.entra_object_id, id);
-        if (!inserted) overlay(it->second, id);
-      } else {
-        run->changes.push_back(std::move(id));
-      }
+      (run->full ? run->fresh : run->changes).push_back(std::move(id));
     }
     for (const Guid& g : page.removed) {
       if (run->full) {
-        run->fresh.erase(g);
+        run->fresh_removals.push_back({g, run->fresh.size()});
       } else {
         run->removed.push_back(g);
       }
@@ -673,16 +666,13 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
     }
     // Commit only now: a round that failed half-way leaves the previous state intact.
     if (run->full) {
+      fold_round(run->fresh, std::move(run->fresh_removals));
       entra = std::move(run->fresh);
       report.entra_changes = entra.size();
       state.set_last_full_sync("entra", clock.now());
     } else {
       report.entra_changes = run->changes.size();
-      for (Identity& change : run->changes) {
-        auto [it, inserted] = entra.try_emplace(change.entra_object_id, change);
-        if (!inserted) overlay(it->second, change);
-      }
-      for (const Guid& g : run->removed) entra.erase(g);
+      apply_delta(entra, run->changes, run->removed);
     }
     report.entra_removed = run->removed.size();
     report.entra_devices = entra.size();
@@ -759,20 +749,17 @@ const std::vector<Identity>& GraphClient::intune_devices() const noexcept {
 }
 
 std::vector<Identity> GraphClient::entra_devices() const {
-  std::vector<Identity> out;
-  out.reserve(impl_->entra.size());
-  for (const auto& [id, device] : impl_->entra) out.push_back(device);
-  return out;
+  return impl_->entra;
 }
 
 void GraphClient::seed_entra(std::vector<Identity> devices) {
-  impl_->entra.clear();
-  for (Identity& d : devices) impl_->entra.emplace(d.entra_object_id, std::move(d));
+  fold_round(devices, {}, false);  // a repeated id keeps its first device
+  impl_->entra = std::move(devices);
   impl_->entra_valid = true;
 }
 
 std::vector<Identity> GraphClient::identities() const {
-  return join_identities(impl_->intune, entra_devices());
+  return join_identities(impl_->intune, impl_->entra);
 }
 
 }  // namespace edgeid::cloud

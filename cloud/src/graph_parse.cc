@@ -12,7 +12,6 @@
 #include <cmath>
 #include <ctime>
 #include <limits>
-#include <unordered_map>
 #include <utility>
 
 #include <boost/json/basic_parser_impl.hpp>
@@ -21,6 +20,7 @@
 
 #include "cloud/graph_error.h"
 #include "cloud/identity.h"
+#include "identity_order.h"
 #include "platform/error.h"
 
 namespace edgeid::cloud {
@@ -463,37 +463,59 @@ std::error_code parse_page(std::string_view body, PageKind kind, Page& out) {
 
 std::vector<Identity> join_identities(std::vector<Identity> intune,
                                       const std::vector<Identity>& entra) {
-  std::unordered_map<Guid, std::size_t> by_device_id;
+  // Entra positions sorted by deviceId (24 B per device, one allocation) rather than a hash
+  // map of them (a node each); among equal deviceIds the first Entra device joins.
+  std::vector<SortKey> by_device_id;
   by_device_id.reserve(entra.size());
   for (std::size_t i = 0; i < entra.size(); ++i) {
     if (!entra[i].azure_ad_device_id.is_nil()) {
-      by_device_id.emplace(entra[i].azure_ad_device_id, i);
+      by_device_id.push_back(sort_key(entra[i].azure_ad_device_id, i));
     }
   }
+  std::sort(by_device_id.begin(), by_device_id.end());
   std::vector<bool> used(entra.size(), false);
+  std::string scratch;  // the joined texts; views into `id` would change under assign_texts
+  std::array<std::size_t, kIdentityTextCount> ends{};
   for (Identity& id : intune) {
     if (id.azure_ad_device_id.is_nil()) continue;
-    auto it = by_device_id.find(id.azure_ad_device_id);
-    if (it == by_device_id.end()) continue;
-    const Identity& e = entra[it->second];
-    used[it->second] = true;
+    const SortKey key = sort_key(id.azure_ad_device_id, 0);
+    const auto it =
+        std::lower_bound(by_device_id.begin(), by_device_id.end(), key,
+                         [](const SortKey& k, const SortKey& want) { return k.guid_less(want); });
+    if (it == by_device_id.end() || !it->same_guid(key)) continue;
+    const Identity& e = entra[it->index];
+    used[it->index] = true;
     id.entra_object_id = e.entra_object_id;
     id.account_enabled = e.account_enabled;
     id.is_compliant = e.is_compliant;
     id.is_managed = e.is_managed;
     id.sources |= kFromEntra;
     // Intune's values win; Entra fills what Intune left empty (trust type always).
-    std::array<std::string_view, kIdentityTextCount> views;
-    Identity copy = id;  // views point into id's buffer: assign from a copy
+    scratch.clear();
     for (std::size_t i = 0; i < kIdentityTextCount; ++i) {
       const auto f = static_cast<IdentityText>(i);
-      views[i] = copy.text(f).empty() ? e.text(f) : copy.text(f);
+      scratch.append(id.text(f).empty() ? e.text(f) : id.text(f));
+      ends[i] = scratch.size();
+    }
+    std::array<std::string_view, kIdentityTextCount> views;
+    for (std::size_t i = 0; i < kIdentityTextCount; ++i) {
+      const std::size_t begin = i == 0 ? 0 : ends[i - 1];
+      views[i] = std::string_view(scratch).substr(begin, ends[i] - begin);
     }
     id.assign_texts(views);
   }
-  std::sort(intune.begin(), intune.end(),
-            [](const Identity& a, const Identity& b) { return a.intune_id < b.intune_id; });
+  const auto by_intune_id = [](const Identity& a, const Identity& b) {
+    return a.intune_id < b.intune_id;
+  };
+  // GraphClient keeps its list in intune_id order: then this is one pass, not a sort of
+  // 152-byte devices.
+  if (!std::is_sorted(intune.begin(), intune.end(), by_intune_id)) {
+    std::sort(intune.begin(), intune.end(), by_intune_id);
+  }
   const std::size_t first_entra_only = intune.size();
+  // Room for the Entra-only devices first: growing by doubling would copy the whole list.
+  intune.reserve(intune.size() +
+                 static_cast<std::size_t>(std::count(used.begin(), used.end(), false)));
   for (std::size_t i = 0; i < entra.size(); ++i) {
     if (!used[i]) intune.push_back(entra[i]);
   }
