@@ -204,12 +204,29 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
     tokens.async_ensure([weak, a](std::error_code ec, std::string detail) {
       auto self = weak.lock();
       if (!self || self->stopped) return;
+      if (ec && self->token_failure_is_transient(ec)) {
+        // The request waits and tries again, like one Graph itself throttled; the token
+        // request counts as one of its attempts.
+        ++a->attempts;
+        const auto wait = self->tokens.retry_after() ? std::min(*self->tokens.retry_after(),
+                                                                self->opt.retry.max_retry_after)
+                                                     : self->backoff(a->attempts);
+        self->retry_later(a, wait, detail);
+        return;
+      }
       if (ec) {
         a->reply(ec, std::move(detail), {});
         return;
       }
       self->send_now(a);
     });
+  }
+
+  // A token endpoint that throttles, fails with a 5xx or cannot be reached is retried; one that
+  // refuses the credentials is not (the same request would be refused again).
+  static bool token_failure_is_transient(const std::error_code& ec) {
+    if (ec == graph_errc::token_unavailable) return true;
+    return ec.category() != graph_category() && ec != errc::cancelled;
   }
 
   void send_now(const std::shared_ptr<Attempt>& a) {

@@ -52,6 +52,7 @@ constexpr const char* kGraphMessages[] = {
     "certificate or private key unusable",
     "identity source file is malformed",
     "cancelled",
+    "token endpoint temporarily unavailable",
 };
 
 }  // namespace

@@ -338,6 +338,7 @@ void TokenProvider::async_ensure(Callback done) {
 void TokenProvider::fetch() {
   in_flight_ = true;
   valid_ = false;
+  retry_after_.reset();
   auto url = Url::parse(token_url_);
   if (!url) {
     finish(graph_errc::token_error, "invalid token endpoint URL " + token_url_);
@@ -379,7 +380,16 @@ void TokenProvider::fetch() {
     if (res.status != 200) {
       std::string detail = "token endpoint HTTP " + std::to_string(res.status);
       if (auto err = parse_token_error(res.body)) detail += ": " + err->summary();
-      finish(graph_errc::token_error, detail);
+      // Throttling and server errors pass (the caller retries with backoff); anything else is
+      // a refusal that retrying would only repeat (bad secret, unknown tenant or client).
+      const bool transient = res.status == 429 || (res.status >= 500 && res.status <= 599);
+      if (transient) {
+        if (auto value = res.header("Retry-After")) {
+          const double now = std::chrono::duration<double>(clock_.now().since_epoch()).count();
+          retry_after_ = parse_retry_after(*value, now);
+        }
+      }
+      finish(transient ? graph_errc::token_unavailable : graph_errc::token_error, detail);
       return;
     }
     auto parsed = parse_token_response(res.body);

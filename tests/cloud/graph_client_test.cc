@@ -218,6 +218,42 @@ TEST_CASE("wrong client secret: AADSTS code surfaced, secret not shown") {
   CHECK(out.detail.find("AADSTS7000215") != std::string::npos);
   CHECK(out.detail.find(real) == std::string::npos);
   CHECK(h.sink.joined().find(real) == std::string::npos);
+  CHECK(fake.token_requests() == 1);  // a refusal is not retried
+  CHECK(h.scheduler->waits.empty());
+}
+
+TEST_CASE("a token endpoint that fails with 503 or throttles is retried with the Graph request") {
+  FakeGraph fake;
+  fake.generate(3, 0);
+  const std::string token_path = "/" + fake.tenant + "/oauth2";
+  fake.add_fault({Fault::unavailable_503, token_path, 2});
+  fake.add_fault({Fault::throttle_429, token_path, 1, "0.5"});
+  GraphOptions o;
+  o.enrich_ethernet = false;
+  test::GraphHarness h(fake, o);
+  auto out = h.sync_intune();
+  REQUIRE_MESSAGE(!out.ec, out.detail);
+  CHECK(out.report.intune_devices == 3);
+  CHECK(fake.token_requests() == 4);
+  // The fake throttles first: its Retry-After, then backoff after each 503 (attempts 2 and 3).
+  CHECK(h.scheduler->waits ==
+        std::vector<milliseconds>{milliseconds(500), milliseconds(2000), milliseconds(4000)});
+  CHECK(h.sink.joined().find(fake.client_secret) == std::string::npos);
+}
+
+TEST_CASE("a token endpoint that stays down ends in retries_exhausted, saying why") {
+  FakeGraph fake;
+  fake.generate(1, 0);
+  fake.add_fault({Fault::unavailable_503, "/" + fake.tenant + "/oauth2", 100});
+  GraphOptions o;
+  o.retry.max_attempts = 3;
+  test::GraphHarness h(fake, o);
+  auto out = h.sync_intune();
+  CHECK(out.ec == graph_errc::retries_exhausted);
+  CHECK(out.detail.find("token endpoint HTTP 503") != std::string::npos);
+  CHECK(fake.token_requests() == 3);
+  CHECK(fake.graph_requests() == 0);
+  CHECK(h.sink.joined().find(fake.client_secret) == std::string::npos);
 }
 
 TEST_CASE("delta 410 Gone and syncStateNotFound restart a full round") {

@@ -335,9 +335,11 @@ void FakeGraph::add_fault(ScriptedFault f) {
   faults_.push_back(std::move(f));
 }
 
-bool FakeGraph::take_fault(Fault f, const std::string& target, std::string* retry_after) {
+bool FakeGraph::take_fault(Fault f, const std::string& target, std::string* retry_after,
+                           bool named_only) {
   for (auto it = faults_.begin(); it != faults_.end(); ++it) {
     if (it->fault != f || target.rfind(it->path_prefix, 0) != 0) continue;
+    if (named_only && it->path_prefix.empty()) continue;
     if (retry_after != nullptr) *retry_after = it->retry_after;
     if (--it->times <= 0) faults_.erase(it);
     return true;
@@ -407,6 +409,21 @@ FakeResponse FakeGraph::handle(const FakeRequest& req) {
 
 FakeResponse FakeGraph::token(const FakeRequest& req) {
   ++token_requests_;
+  // The identity platform's answer when it is overloaded or down: an OAuth error body with a
+  // 429 (and Retry-After) or a 5xx status.
+  std::string retry_after;
+  if (take_fault(Fault::throttle_429, req.target, &retry_after, true)) {
+    FakeResponse r = json_response(
+        429,
+        "{\"error\":\"temporarily_unavailable\",\"error_description\":\"Too many requests.\"}");
+    if (!retry_after.empty()) r.headers.push_back({"Retry-After", retry_after});
+    return r;
+  }
+  if (take_fault(Fault::unavailable_503, req.target, nullptr, true)) {
+    return json_response(503,
+                         "{\"error\":\"temporarily_unavailable\",\"error_description\":"
+                         "\"The service is temporarily unavailable.\"}");
+  }
   auto form = parse_form(req.body);
   const auto invalid = [](const std::string& error, int code, const std::string& text) {
     return json_response(400, "{\"error\":\"" + error + "\",\"error_description\":\"AADSTS" +

@@ -55,7 +55,9 @@ enum class Fault {
 
 struct ScriptedFault {
   Fault fault;
-  std::string path_prefix;  ///< matches request targets starting with it ("" = any Graph call)
+  /// Matches request targets starting with it ("" = any Graph call). The token endpoint takes
+  /// throttle_429 and unavailable_503 only when named: "/{tenant}/oauth2".
+  std::string path_prefix;
   int times = 1;
   std::string retry_after;  ///< for throttle_429 / batch_item_429
 };
@@ -105,7 +107,8 @@ class FakeGraph {
   FakeResponse managed_devices(const FakeRequest& req);
   FakeResponse batch(const FakeRequest& req);
   FakeResponse delta(const FakeRequest& req);
-  bool take_fault(Fault f, const std::string& target, std::string* retry_after = nullptr);
+  bool take_fault(Fault f, const std::string& target, std::string* retry_after = nullptr,
+                  bool named_only = false);
 
   struct Entra {
     std::string json;

@@ -8,7 +8,10 @@
 /// origin of graph_url — the bearer token is never sent anywhere else; ids repeated across
 /// pages are dropped (and counted); @odata.count is compared with what arrived; 429/503/504
 /// honour Retry-After (seconds, fractional, or an HTTP date; capped), otherwise exponential
-/// backoff with jitter; a 401 triggers one token refresh and one retry; requests stay under a
+/// backoff with jitter; a token endpoint that answers 429/5xx or cannot be reached delays the
+/// request the same way (its Retry-After honoured; the token request counts as one of the
+/// request's attempts), while one that refuses the credentials fails it at once; a 401
+/// triggers one token refresh and one retry; requests stay under a
 /// token-bucket budget (Intune allows 2000 requests / 20 s per app and tenant; the default
 /// budget is half of it); a delta token that expired (410 Gone, syncStateNotFound,
 /// resyncRequired) restarts the Entra round from scratch.

@@ -35,6 +35,7 @@ enum class graph_errc {
   bad_credentials,       ///< certificate or private key unusable for a client assertion
   bad_source_file,       ///< an offline identity source is malformed
   cancelled,             ///< the client was stopped
+  token_unavailable,     ///< the token endpoint answered 429 or 5xx (transient: retried)
 };
 
 const std::error_category& graph_category() noexcept;

@@ -96,6 +96,8 @@ class TokenProvider {
   void async_ensure(Callback done);
   /// The current token; valid after async_ensure succeeded.
   const platform::Secret& token() const noexcept { return token_; }
+  /// After a failed request: the wait the endpoint asked for (its Retry-After), if it did.
+  std::optional<std::chrono::milliseconds> retry_after() const noexcept { return retry_after_; }
   /// Forgets the token (Graph answered 401): the next async_ensure fetches a new one.
   void invalidate() noexcept;
   /// Token requests sent so far.
@@ -114,6 +116,7 @@ class TokenProvider {
   std::string token_url_;
   platform::Secret token_;
   platform::Clock::MonotonicTime refresh_at_{};
+  std::optional<std::chrono::milliseconds> retry_after_;
   bool valid_ = false;
   bool in_flight_ = false;
   std::vector<Callback> waiters_;
