@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
   const auto records = static_cast<std::size_t>(arg(argc, argv, "--records", 1'000'000));
   const auto batch_size = static_cast<std::size_t>(arg(argc, argv, "--batch", 50'000));
   const auto lookups = static_cast<std::size_t>(arg(argc, argv, "--lookups", 200'000));
-  const auto rounds = std::max<std::size_t>(1, arg(argc, argv, "--rounds", 5));
+  const auto rounds =
+      std::max<std::size_t>(1, static_cast<std::size_t>(arg(argc, argv, "--rounds", 5)));
   const bool no_sync = flag(argc, argv, "--no-sync");
   const std::filesystem::path root =
       arg_s(argc, argv, "--dir",
