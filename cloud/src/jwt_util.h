@@ -7,6 +7,7 @@
 
 namespace edgeid::cloud {
 
+/// Defined next to base64 (encoding.cc): the same encoder, the other alphabet, no padding.
 std::string base64url(std::string_view in);
 /// nullopt on a character outside the base64url alphabet (padding is not accepted).
 std::optional<std::string> base64url_decode(std::string_view in);

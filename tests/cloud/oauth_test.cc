@@ -14,6 +14,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "cloud/graph_error.h"
+#include "encoding.h"
 #include "fakes/fake_graph.h"
 #include "fakes/test_pki.h"
 #include "jwt_util.h"
@@ -125,4 +126,23 @@ TEST_CASE("JWT: a key that does not match the certificate, or garbage, is refuse
   const auto ec = ca.issue();
   ClientCertificate ecdsa{ec.cert_pem, platform::Secret(ec.key_pem), AssertionAlgorithm::rs256_x5t};
   CHECK(make_client_assertion(ecdsa, "c", "a", {}, jwt, detail) == graph_errc::bad_credentials);
+}
+
+TEST_CASE("base64 and base64url: the RFC 4648 test vectors and the two alphabets") {
+  const std::vector<std::pair<std::string, std::string>> vectors{{"", ""},
+                                                                 {"f", "Zg=="},
+                                                                 {"fo", "Zm8="},
+                                                                 {"foo", "Zm9v"},
+                                                                 {"foob", "Zm9vYg=="},
+                                                                 {"fooba", "Zm9vYmE="},
+                                                                 {"foobar", "Zm9vYmFy"}};
+  for (const auto& [in, out] : vectors) {
+    CHECK(detail::base64(in) == out);
+    const std::string unpadded = out.substr(0, out.find('='));
+    CHECK(base64url(in) == unpadded);
+    CHECK(base64url_decode(unpadded) == in);
+  }
+  CHECK(detail::base64("\xfb\xff") == "+/8=");
+  CHECK(base64url("\xfb\xff") == "-_8");
+  CHECK(detail::basic_credentials("user", "pa55") == "Basic dXNlcjpwYTU1");
 }
