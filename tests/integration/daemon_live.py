@@ -9,12 +9,14 @@ usage: daemon_live.py EDGEID GEN_CAPTURE      (needs root and `ip netns`; exits 
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control_socket import request  # noqa: E402
 
 CLIENTS = 50
 
@@ -38,19 +40,12 @@ def sh(*args, **kw):
     return subprocess.run(list(args), capture_output=True, text=True, timeout=120, **kw)
 
 
-def request(sock, command, arguments=None):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(20)
-    s.connect(sock)
-    s.sendall((json.dumps({"command": command, "arguments": arguments or {}}) + "\n").encode())
-    data = b""
-    while True:
-        chunk = s.recv(1 << 16)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return json.loads(data)
+def ask(sock, command, arguments=None):
+    """The shared client's answer; no answer is an OSError, as a refused connection is."""
+    a = request(sock, command, arguments)
+    if a is None:
+        raise OSError("no answer to " + command)
+    return a
 
 
 def main():
@@ -108,7 +103,7 @@ def run(binary, gen, tmp, tx, rx):
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
-                st = request(sock, "status")["arguments"]
+                st = ask(sock, "status")["arguments"]
                 if st["interfaces"] and st["interfaces"][0]["open"]:
                     break
             except OSError:
@@ -124,7 +119,7 @@ def run(binary, gen, tmp, tx, rx):
         def client(n):
             while not stop.is_set():
                 try:
-                    a = request(sock, "status") if n % 2 else request(sock, "devices", {"limit": 50})
+                    a = ask(sock, "status") if n % 2 else ask(sock, "devices", {"limit": 50})
                     with lock:
                         answers[0] += 1
                         if a["result"] not in (0, 3):  # 3: no device yet
@@ -141,7 +136,7 @@ def run(binary, gen, tmp, tx, rx):
         sent = 40000
         deadline = time.time() + 30
         while time.time() < deadline:
-            st = request(sock, "status")["arguments"]
+            st = ask(sock, "status")["arguments"]
             if st["interfaces"][0]["packets"] >= sent:
                 break
             time.sleep(0.2)
@@ -150,14 +145,14 @@ def run(binary, gen, tmp, tx, rx):
             t.join()
         check(not errors, "every control answer is ok or empty: %s" % errors[:3])
         check(answers[0] >= CLIENTS, "clients were served: %d answers" % answers[0])
-        st = request(sock, "status")["arguments"]
+        st = ask(sock, "status")["arguments"]
         iface = st["interfaces"][0]
         # At least: the kernel adds a few of its own (IPv6 MLD/ND from vtx as the link came up).
         check(iface["packets"] >= sent, "all %d packets delivered, got %d" % (sent, iface["packets"]))
         check(iface["kernel_dropped"] == 0 and iface["interface_dropped"] == 0,
               "no kernel drops: %s" % iface)
-        check(request(sock, "flush")["result"] == 0, "flush")
-        got = request(sock, "devices", {"limit": 100000})["arguments"]["devices"]
+        check(ask(sock, "flush")["result"] == 0, "flush")
+        got = ask(sock, "devices", {"limit": 100000})["arguments"]["devices"]
         # The veth ends' own MACs (their kernel-made IPv6 traffic) are not in the file.
         own = {json.loads(sh("ip", "-n", ns, "-j", "link", "show", dev).stdout)[0]["address"]
                for ns, dev in ((tx, "vtx"), (rx, "vrx"))}
