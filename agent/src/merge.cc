@@ -98,6 +98,16 @@ bool same_merge(const store::DeviceRecord& a, const store::DeviceRecord& b) noex
          a.match_confidence_permille == b.match_confidence_permille && a.conflicts == b.conflicts;
 }
 
+// Sets the merge fields (those same_merge() compares) of @p to from @p from.
+void assign_merge(store::DeviceRecord& to, const store::DeviceRecord& from) {
+  to.state = from.state;
+  to.intune_id = from.intune_id;
+  to.entra_device_id = from.entra_device_id;
+  to.match_by = from.match_by;
+  to.match_confidence_permille = from.match_confidence_permille;
+  to.conflicts = from.conflicts;
+}
+
 std::size_t items(const store::Batch& b) noexcept {
   return b.devices.size() + b.removed_devices.size() + b.identities.size() +
          b.removed_identities.size() + b.outbox.size();
@@ -337,12 +347,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     const store::DeviceRecord& old = it->second;
     merged.first_seen = std::min(merged.first_seen, old.first_seen);
     merged.version = old.version;
-    merged.state = old.state;
-    merged.intune_id = old.intune_id;
-    merged.entra_device_id = old.entra_device_id;
-    merged.match_by = old.match_by;
-    merged.match_confidence_permille = old.match_confidence_permille;
-    merged.conflicts = old.conflicts;
+    assign_merge(merged, old);
     auto& flags = observed[it->first];
     // A MAC listed twice keeps "new" and accumulates "changed".
     if (!(merged == old)) flags |= kObservedChanged;
@@ -420,12 +425,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     const bool had_noncompliant =
         !is_new && old_id == m.intune_id && !old_id.is_nil() &&
         (changed_ids.contains(old_id) ? was_noncompliant.contains(old_id) : noncompliant(*winner));
-    d.state = m.state;
-    d.intune_id = m.intune_id;
-    d.entra_device_id = m.entra_device_id;
-    d.match_by = m.match_by;
-    d.match_confidence_permille = m.match_confidence_permille;
-    d.conflicts = std::move(m.conflicts);
+    assign_merge(d, m);
     if (!changed) continue;
     if (is_new) d.version = 0;
     ++d.version;
