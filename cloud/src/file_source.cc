@@ -119,10 +119,11 @@ std::error_code load_identity_text(std::string_view text, SourceResult& out, std
   }
   std::vector<Identity> intune;
   std::vector<Identity> entra;
+  IdentityTextPool pool;
   for (std::size_t i = 0; i < pages.size(); ++i) {
     Page page;
     const PageKind kind = detect_kind(pages[i]);
-    if (auto ec = parse_page(pages[i], kind, page)) {
+    if (auto ec = parse_page(pages[i], kind, page, &pool)) {
       detail = "page " + std::to_string(i + 1) + ": " + ec.message();
       return ec;
     }
@@ -271,6 +272,7 @@ std::error_code load_intune_csv(std::string_view text, SourceResult& out, std::s
     return graph_errc::bad_source_file;
   }
   std::vector<Identity> intune;
+  IdentityTextPool pool;
   for (std::size_t r = 1; r < rows.size(); ++r) {
     const auto& row = rows[r];
     auto cell = [&](Col k) -> std::string_view {
@@ -320,7 +322,7 @@ std::error_code load_intune_csv(std::string_view text, SourceResult& out, std::s
     views[static_cast<std::size_t>(IdentityText::management_agent)] = cell(kManagedBy);
     views[static_cast<std::size_t>(IdentityText::ownership)] =
         lower(cell(kOwnership)) == "corporate" ? std::string_view("company") : cell(kOwnership);
-    id.assign_texts(views);
+    id.assign_texts(views, &pool);
     intune.push_back(std::move(id));
   }
   out.identities = join_identities(std::move(intune), {});

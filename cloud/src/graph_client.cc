@@ -123,6 +123,9 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
   std::vector<Identity> intune;
   std::vector<Identity> entra;  // sorted by entra_object_id (find_entra, fold_round)
   bool entra_valid = false;     // `entra` is the set the stored deltaLink applies to
+  // Shares the OS/model/enrollment texts across every page of every sync (bounded, see
+  // IdentityTextPool).
+  IdentityTextPool text_pool;
 
   // ----------------------------------------------------------------- scheduling and budget
 
@@ -349,7 +352,7 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
 
   void intune_body(const std::shared_ptr<IntuneRun>& run, const std::string& body) {
     Page page;
-    if (auto ec = parse_page(body, PageKind::intune, page)) {
+    if (auto ec = parse_page(body, PageKind::intune, page, &text_pool)) {
       if (ec == graph_errc::invalid_json && ++run->parse_attempts < opt.retry.max_attempts) {
         ++report.retries;
         log.warning("graph.invalid_page", platform::kv("attempt", run->parse_attempts));
@@ -641,7 +644,7 @@ struct GraphClient::Impl : std::enable_shared_from_this<Impl> {
 
   void entra_body(const std::shared_ptr<EntraRun>& run, const std::string& body) {
     Page page;
-    if (auto ec = parse_page(body, PageKind::entra, page)) {
+    if (auto ec = parse_page(body, PageKind::entra, page, &text_pool)) {
       if (ec == graph_errc::invalid_json && ++run->parse_attempts < opt.retry.max_attempts) {
         ++report.retries;
         after(backoff(run->parse_attempts),

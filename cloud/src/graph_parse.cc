@@ -66,35 +66,6 @@ const std::error_category& graph_category() noexcept {
 // ---------------------------------------------------------------------------------------------
 // Identity
 
-std::string_view Identity::text(IdentityText field) const noexcept {
-  const auto i = static_cast<std::size_t>(field);
-  const std::size_t begin = i == 0 ? 0 : end_[i - 1];
-  return std::string_view(text_).substr(begin, end_[i] - begin);
-}
-
-void Identity::assign_texts(const std::array<std::string_view, kIdentityTextCount>& values) {
-  std::size_t total = 0;
-  for (auto v : values) total += v.size();
-  text_.clear();
-  text_.reserve(std::min<std::size_t>(total, std::numeric_limits<std::uint16_t>::max()));
-  for (std::size_t i = 0; i < kIdentityTextCount; ++i) {
-    const std::size_t room = std::numeric_limits<std::uint16_t>::max() - text_.size();
-    text_.append(values[i].substr(0, room));
-    end_[i] = static_cast<std::uint16_t>(text_.size());
-  }
-}
-
-void Identity::set_text(IdentityText field, std::string_view value) {
-  std::array<std::string, kIdentityTextCount> copy;
-  std::array<std::string_view, kIdentityTextCount> views;
-  for (std::size_t i = 0; i < kIdentityTextCount; ++i) {
-    copy[i] = std::string(text(static_cast<IdentityText>(i)));
-    views[i] = copy[i];
-  }
-  views[static_cast<std::size_t>(field)] = value;
-  assign_texts(views);
-}
-
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -242,7 +213,8 @@ class PageHandler {
   static constexpr std::size_t max_key_size = std::size_t(-1);
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
-  PageHandler(PageKind kind, Page& out) : kind_(kind), out_(out) {}
+  PageHandler(PageKind kind, Page& out, IdentityTextPool& pool)
+      : kind_(kind), out_(out), pool_(pool) {}
 
   bool error_body() const noexcept { return error_body_ && !saw_value_; }
   bool top_is_object() const noexcept { return top_is_object_; }
@@ -415,7 +387,7 @@ class PageHandler {
     }
     std::array<std::string_view, kIdentityTextCount> views;
     for (std::size_t i = 0; i < kIdentityTextCount; ++i) views[i] = texts_[i];
-    item_.assign_texts(views);
+    item_.assign_texts(views, &pool_);
     item_.sources = kind_ == PageKind::intune ? kFromIntune : kFromEntra;
     out_.items.push_back(std::move(item_));
     item_ = Identity{};
@@ -427,6 +399,7 @@ class PageHandler {
  private:
   PageKind kind_;
   Page& out_;
+  IdentityTextPool& pool_;
   int depth_ = 0;
   int item_depth_ = 0;
   int array_depth_ = 0;
@@ -447,9 +420,12 @@ class PageHandler {
 
 }  // namespace
 
-std::error_code parse_page(std::string_view body, PageKind kind, Page& out) {
+std::error_code parse_page(std::string_view body, PageKind kind, Page& out,
+                           IdentityTextPool* pool) {
   out = Page{};
-  json::basic_parser<PageHandler> parser(json::parse_options{}, kind, out);
+  IdentityTextPool local;
+  json::basic_parser<PageHandler> parser(json::parse_options{}, kind, out,
+                                         pool != nullptr ? *pool : local);
   json::error_code ec;
   const std::size_t used = parser.write_some(false, body.data(), body.size(), ec);
   if (ec || used != body.size()) return graph_errc::invalid_json;
@@ -475,6 +451,7 @@ std::vector<Identity> join_identities(std::vector<Identity> intune,
   }
   std::sort(by_device_id.begin(), by_device_id.end());
   std::vector<bool> used(entra.size(), false);
+  IdentityTextPool pool;
   std::string scratch;  // the joined texts; views into `id` would change under assign_texts
   std::array<std::size_t, kIdentityTextCount> ends{};
   for (Identity& id : intune) {
@@ -503,7 +480,7 @@ std::vector<Identity> join_identities(std::vector<Identity> intune,
       const std::size_t begin = i == 0 ? 0 : ends[i - 1];
       views[i] = std::string_view(scratch).substr(begin, ends[i] - begin);
     }
-    id.assign_texts(views);
+    id.assign_texts(views, &pool);
   }
   const auto by_intune_id = [](const Identity& a, const Identity& b) {
     return a.intune_id < b.intune_id;

@@ -4,9 +4,12 @@
 /// and the parsers that turn Graph response bodies into such values.
 ///
 /// Why compact: a tenant can hold 100 k+ Intune and 100 k+ Entra devices and the agent keeps
-/// them all in memory next to the capture tables. Ids and MACs are fixed-size values; every
-/// text field shares ONE heap buffer per identity (end offsets in a small array) instead of a
-/// std::string each (13 × 32 bytes of string headers saved per device).
+/// them all in memory next to the capture tables. Ids and MACs are fixed-size values. The text
+/// fields live in two immutable, reference-counted blocks instead of a std::string each: one for
+/// the texts that tell devices apart (name, UPN, e-mail, serial number) and one for the texts
+/// that many devices share (OS, version, model, manufacturer, enrollment, compliance, agent,
+/// ownership, trust type). Identities assigned through one IdentityTextPool point at a single
+/// copy of each distinct combination of the shared texts; copying an Identity copies no text.
 ///
 /// Parsing is streaming: a page body is read by a SAX parser (Boost.JSON basic_parser, kept out
 /// of this header) straight into Identity values; no JSON tree of the page or of the tenant is
@@ -16,16 +19,20 @@
 ///    → absent and counted in PageStats::bad_macs.
 ///  - GUIDs: the all-zero azureADDeviceId means "no Entra registration" → nil Guid.
 ///  - Dates: "0001-01-01T00:00:00Z" (Graph's "never") → absent.
-/// Thread safety: value types; parse functions are reentrant.
+/// Thread safety: value types (copies may be used and destroyed on different threads: the text
+/// blocks' counts are atomic); an IdentityTextPool is used by one thread at a time; parse
+/// functions are reentrant.
 /// Errors: parse functions return std::error_code (graph_category()), never throw.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "platform/guid.h"
@@ -56,6 +63,8 @@ inline constexpr std::size_t kIdentityTextCount = static_cast<std::size_t>(Ident
 /// Which directory an identity came from (bit set: a joined identity has both).
 enum IdentitySource : std::uint8_t { kFromIntune = 1, kFromEntra = 2 };
 
+class IdentityTextPool;
+
 class Identity {
  public:
   platform::Guid intune_id;        ///< Intune managedDevice.id; nil for Entra-only devices
@@ -72,22 +81,75 @@ class Identity {
   std::uint8_t sources = 0;             ///< IdentitySource bits
 
   std::string_view text(IdentityText field) const noexcept;
-  /// Replaces one text field. Fields are capped so that all of them fit 64 KiB together
-  /// (a longer value is truncated; Graph values are far shorter).
+  /// Replaces one text field. Each of the two blocks holds at most 64 KiB of text (a longer
+  /// value is truncated; Graph values are far shorter).
   void set_text(IdentityText field, std::string_view value);
-  /// Replaces all text fields at once (one allocation): what the parsers use.
-  void assign_texts(const std::array<std::string_view, kIdentityTextCount>& values);
-  /// Bytes used on the heap by the text fields (for memory accounting).
-  std::size_t text_capacity() const noexcept { return text_.capacity(); }
+  /// Replaces all text fields at once: what the parsers use. With a @p pool, the shared texts
+  /// are looked up there first and stored there when new; a block whose content is unchanged
+  /// is kept either way.
+  void assign_texts(const std::array<std::string_view, kIdentityTextCount>& values,
+                    IdentityTextPool* pool = nullptr);
+  /// Heap bytes of the two text blocks (a shared block counts in full for every holder).
+  std::size_t text_capacity() const noexcept { return own_.bytes() + shared_.bytes(); }
 
   /// "Windows", "macOS", "iOS", "Android", "Linux", "ChromeOS" or "" from the free-text os.
   std::string_view os_group() const noexcept;
 
-  friend bool operator==(const Identity&, const Identity&) = default;
+  friend bool operator==(const Identity& a, const Identity& b) noexcept;
+
+  /// An immutable run of N texts in one heap block [count][N end offsets][bytes]; copies share
+  /// the block. Empty when every text is empty (no block).
+  template <std::size_t N>
+  class TextRun {
+   public:
+    TextRun() noexcept = default;
+    TextRun(const TextRun& o) noexcept;
+    TextRun(TextRun&& o) noexcept : block_(o.block_) { o.block_ = nullptr; }
+    TextRun& operator=(TextRun o) noexcept {
+      std::swap(block_, o.block_);
+      return *this;
+    }
+    ~TextRun() { release(block_); }
+    /// The serialised form of @p values (ends then bytes) into @p out: the pool's key.
+    static void serialise(const std::array<std::string_view, N>& values, std::string& out);
+    /// A block holding @p serialised (as serialise() wrote it); empty texts → no block.
+    static TextRun from_serialised(std::string_view serialised);
+    std::string_view get(std::size_t i) const noexcept;
+    /// The serialised content (what from_serialised() was given); "" when empty.
+    std::string_view serialised() const noexcept;
+    std::size_t bytes() const noexcept;
+    bool same_block(const TextRun& o) const noexcept { return block_ == o.block_; }
+
+   private:
+    static void release(char* block) noexcept;
+    char* block_ = nullptr;
+  };
+  static constexpr std::size_t kOwnTexts = 4;
+  static constexpr std::size_t kSharedTexts = kIdentityTextCount - kOwnTexts;
 
  private:
-  std::string text_;
-  std::array<std::uint16_t, kIdentityTextCount> end_{};
+  TextRun<kOwnTexts> own_;        // device_name, user_principal_name, email, serial_number
+  TextRun<kSharedTexts> shared_;  // the other nine, in IdentityText order
+};
+
+extern template class Identity::TextRun<Identity::kOwnTexts>;
+extern template class Identity::TextRun<Identity::kSharedTexts>;
+
+/// Interns the shared text blocks of the identities one parse or join builds, so that 100 k
+/// devices of a few hundred models hold a few hundred copies of those texts, not 100 k. Holds at
+/// most a few thousand distinct blocks (further ones are not interned, a hostile or very
+/// diverse source costs no more than no pool). Not thread-safe; blocks outlive the pool.
+class IdentityTextPool {
+ public:
+  IdentityTextPool();
+  ~IdentityTextPool();
+  IdentityTextPool(const IdentityTextPool&) = delete;
+  IdentityTextPool& operator=(const IdentityTextPool&) = delete;
+
+ private:
+  friend class Identity;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 /// Counters a parse keeps about values it had to drop.
@@ -124,8 +186,10 @@ struct Page {
 
 /// Parses a 2xx page body into @p out (which is cleared first). Returns graph_errc::invalid_json
 /// for malformed or truncated JSON, graph_errc::unexpected_shape when the top level is not an
-/// object, and graph_errc::error_body when the body is a Graph error object.
-std::error_code parse_page(std::string_view body, PageKind kind, Page& out);
+/// object, and graph_errc::error_body when the body is a Graph error object. Shared texts are
+/// interned in @p pool (one pool across the pages of a sync shares them between pages too).
+std::error_code parse_page(std::string_view body, PageKind kind, Page& out,
+                           IdentityTextPool* pool = nullptr);
 
 /// Parses @p text into a MAC the way Graph values need it: separators optional, any case.
 /// nullopt for anything that is not a 12-hex-digit unicast station address.

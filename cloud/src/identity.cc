@@ -1,0 +1,185 @@
+// Identity's text blocks and the pool that shares them (identity.h).
+//
+// A block is [atomic count: 4][N uint16 end offsets][text bytes], allocated once and never
+// changed: an Identity copy shares it, a change builds a new one. The count is atomic because
+// the agent hands identities from the Graph thread to the merge.
+
+#include "cloud/identity.h"
+
+#include <atomic>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <new>
+#include <unordered_map>
+
+namespace edgeid::cloud {
+
+namespace {
+
+using Count = std::atomic<std::uint32_t>;
+constexpr std::size_t kHeader = sizeof(Count);
+static_assert(kHeader % alignof(std::uint16_t) == 0);
+
+Count& count_of(char* block) noexcept {
+  return *std::launder(reinterpret_cast<Count*>(block));
+}
+
+std::uint16_t end_at(const char* block, std::size_t i) noexcept {
+  std::uint16_t end = 0;
+  std::memcpy(&end, block + kHeader + i * sizeof end, sizeof end);
+  return end;
+}
+
+// Where each IdentityText lives: the own run (device-specific) or the shared run, and at which
+// index. Own: device_name, user_principal_name, email, serial_number.
+struct Slot {
+  bool own;
+  std::uint8_t index;
+};
+constexpr std::array<Slot, kIdentityTextCount> kSlots = {{
+    {true, 0},   // device_name
+    {false, 0},  // os
+    {false, 1},  // os_version
+    {false, 2},  // enrollment_type
+    {true, 1},   // user_principal_name
+    {true, 2},   // email
+    {false, 3},  // model
+    {false, 4},  // manufacturer
+    {true, 3},   // serial_number
+    {false, 5},  // compliance_state
+    {false, 6},  // management_agent
+    {false, 7},  // ownership
+    {false, 8},  // trust_type
+}};
+
+}  // namespace
+
+template <std::size_t N>
+Identity::TextRun<N>::TextRun(const TextRun& o) noexcept : block_(o.block_) {
+  if (block_ != nullptr) count_of(block_).fetch_add(1, std::memory_order_relaxed);
+}
+
+template <std::size_t N>
+void Identity::TextRun<N>::release(char* block) noexcept {
+  if (block != nullptr && count_of(block).fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::destroy_at(&count_of(block));
+    ::operator delete(block);
+  }
+}
+
+template <std::size_t N>
+void Identity::TextRun<N>::serialise(const std::array<std::string_view, N>& values,
+                                     std::string& out) {
+  out.assign(N * sizeof(std::uint16_t), '\0');
+  constexpr std::size_t kMax = std::numeric_limits<std::uint16_t>::max();
+  for (std::size_t i = 0; i < N; ++i) {
+    const std::size_t room = kMax - (out.size() - N * sizeof(std::uint16_t));
+    out.append(values[i].substr(0, room));
+    const auto end = static_cast<std::uint16_t>(out.size() - N * sizeof(std::uint16_t));
+    std::memcpy(out.data() + i * sizeof end, &end, sizeof end);
+  }
+}
+
+template <std::size_t N>
+Identity::TextRun<N> Identity::TextRun<N>::from_serialised(std::string_view serialised) {
+  TextRun run;
+  if (serialised.size() <= N * sizeof(std::uint16_t)) return run;  // every text empty
+  auto* block = static_cast<char*>(::operator new(kHeader + serialised.size()));
+  new (block) Count(1);
+  std::memcpy(block + kHeader, serialised.data(), serialised.size());
+  run.block_ = block;
+  return run;
+}
+
+template <std::size_t N>
+std::string_view Identity::TextRun<N>::get(std::size_t i) const noexcept {
+  if (block_ == nullptr) return {};
+  const std::size_t begin = i == 0 ? 0 : end_at(block_, i - 1);
+  return {block_ + kHeader + N * sizeof(std::uint16_t) + begin, end_at(block_, i) - begin};
+}
+
+template <std::size_t N>
+std::string_view Identity::TextRun<N>::serialised() const noexcept {
+  if (block_ == nullptr) return {};
+  return {block_ + kHeader, N * sizeof(std::uint16_t) + end_at(block_, N - 1)};
+}
+
+template <std::size_t N>
+std::size_t Identity::TextRun<N>::bytes() const noexcept {
+  return block_ == nullptr ? 0 : kHeader + serialised().size();
+}
+
+template class Identity::TextRun<Identity::kOwnTexts>;
+template class Identity::TextRun<Identity::kSharedTexts>;
+
+struct IdentityTextPool::Impl {
+  // Keyed by the block's own serialised bytes (stable: blocks never change, the map holds one
+  // reference to each).
+  std::unordered_map<std::string_view, Identity::TextRun<Identity::kSharedTexts>> runs;
+  std::string scratch;
+  static constexpr std::size_t kMaxRuns = 4096;
+};
+
+IdentityTextPool::IdentityTextPool() : impl_(std::make_unique<Impl>()) {}
+IdentityTextPool::~IdentityTextPool() = default;
+
+std::string_view Identity::text(IdentityText field) const noexcept {
+  const Slot slot = kSlots[static_cast<std::size_t>(field)];
+  return slot.own ? own_.get(slot.index) : shared_.get(slot.index);
+}
+
+void Identity::assign_texts(const std::array<std::string_view, kIdentityTextCount>& values,
+                            IdentityTextPool* pool) {
+  std::array<std::string_view, kOwnTexts> own{};
+  std::array<std::string_view, kSharedTexts> shared{};
+  for (std::size_t i = 0; i < kIdentityTextCount; ++i) {
+    (kSlots[i].own ? own[kSlots[i].index] : shared[kSlots[i].index]) = values[i];
+  }
+  // The values may view this identity's own blocks: build both new runs before replacing either.
+  std::string scratch;
+  std::string& key = pool != nullptr ? pool->impl_->scratch : scratch;
+  TextRun<kOwnTexts>::serialise(own, key);
+  TextRun<kOwnTexts> new_own =
+      key == own_.serialised() ? own_ : TextRun<kOwnTexts>::from_serialised(key);
+  TextRun<kSharedTexts>::serialise(shared, key);
+  TextRun<kSharedTexts> new_shared;
+  if (key == shared_.serialised()) {
+    new_shared = shared_;
+  } else if (pool == nullptr || key.size() == kSharedTexts * sizeof(std::uint16_t)) {
+    new_shared = TextRun<kSharedTexts>::from_serialised(key);
+  } else if (auto it = pool->impl_->runs.find(key); it != pool->impl_->runs.end()) {
+    new_shared = it->second;
+  } else {
+    new_shared = TextRun<kSharedTexts>::from_serialised(key);
+    if (pool->impl_->runs.size() < IdentityTextPool::Impl::kMaxRuns) {
+      pool->impl_->runs.emplace(new_shared.serialised(), new_shared);
+    }
+  }
+  own_ = std::move(new_own);
+  shared_ = std::move(new_shared);
+}
+
+void Identity::set_text(IdentityText field, std::string_view value) {
+  // Views into the current blocks stay valid: assign_texts builds before it replaces.
+  std::array<std::string_view, kIdentityTextCount> views;
+  for (std::size_t i = 0; i < kIdentityTextCount; ++i) {
+    views[i] = text(static_cast<IdentityText>(i));
+  }
+  views[static_cast<std::size_t>(field)] = value;
+  assign_texts(views);
+}
+
+bool operator==(const Identity& a, const Identity& b) noexcept {
+  if (a.intune_id != b.intune_id || a.entra_object_id != b.entra_object_id ||
+      a.azure_ad_device_id != b.azure_ad_device_id || a.wifi_mac != b.wifi_mac ||
+      a.ethernet_mac != b.ethernet_mac || a.last_sync != b.last_sync ||
+      a.account_enabled != b.account_enabled || a.is_compliant != b.is_compliant ||
+      a.is_managed != b.is_managed || a.sources != b.sources) {
+    return false;
+  }
+  return a.own_.serialised() == b.own_.serialised() &&
+         a.shared_.serialised() == b.shared_.serialised();
+}
+
+}  // namespace edgeid::cloud
