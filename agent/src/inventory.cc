@@ -38,9 +38,10 @@ std::error_code load_merge_state(store::Store& store, MergeState& out, std::stri
     detail = "reading devices: " + ec.message();
     return ec;
   }
+  cloud::IdentityTextPool pool;
   ec = store.for_each_identity(
       [&](const store::IdentityRecord& id) {
-        out.identities.emplace(identity_key(id), PackedIdentity(id));
+        out.identities.emplace(identity_key(id), PackedIdentity(id, &pool));
         return true;
       },
       on_corrupt);

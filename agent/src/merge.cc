@@ -206,39 +206,36 @@ store::IdentityRecord to_identity_record(const cloud::Identity& id) {
 
 namespace {
 
-// IdentityRecord's strings in declaration order: PackedIdentity's text indexes.
-constexpr std::array<std::string store::IdentityRecord::*, 13> kIdentityTexts{
-    &store::IdentityRecord::device_name,
-    &store::IdentityRecord::os,
-    &store::IdentityRecord::os_version,
-    &store::IdentityRecord::enrollment_type,
-    &store::IdentityRecord::user_principal_name,
-    &store::IdentityRecord::email,
-    &store::IdentityRecord::model,
-    &store::IdentityRecord::manufacturer,
-    &store::IdentityRecord::serial_number,
-    &store::IdentityRecord::compliance_state,
-    &store::IdentityRecord::management_agent,
-    &store::IdentityRecord::ownership,
-    &store::IdentityRecord::trust_type,
-};
+// IdentityRecord's strings in declaration order, which is cloud::IdentityText's order.
+constexpr std::array<std::string store::IdentityRecord::*, cloud::kIdentityTextCount>
+    kIdentityTexts{
+        &store::IdentityRecord::device_name,
+        &store::IdentityRecord::os,
+        &store::IdentityRecord::os_version,
+        &store::IdentityRecord::enrollment_type,
+        &store::IdentityRecord::user_principal_name,
+        &store::IdentityRecord::email,
+        &store::IdentityRecord::model,
+        &store::IdentityRecord::manufacturer,
+        &store::IdentityRecord::serial_number,
+        &store::IdentityRecord::compliance_state,
+        &store::IdentityRecord::management_agent,
+        &store::IdentityRecord::ownership,
+        &store::IdentityRecord::trust_type,
+    };
 
 }  // namespace
 
-PackedIdentity::PackedIdentity(const store::IdentityRecord& r)
+PackedIdentity::PackedIdentity(const store::IdentityRecord& r, cloud::IdentityTextPool* pool)
     : intune_id(r.intune_id),
       entra_device_id(r.entra_device_id),
       entra_object_id(r.entra_object_id),
       last_sync(r.last_sync),
       wifi_mac(r.wifi_mac),
       ethernet_mac(r.ethernet_mac) {
-  std::size_t size = 0;
-  for (const auto member : kIdentityTexts) size += (r.*member).size();
-  text_.reserve(size);
-  for (std::size_t i = 0; i < kTexts; ++i) {
-    text_ += r.*kIdentityTexts[i];
-    end_[i] = static_cast<std::uint32_t>(text_.size());
-  }
+  std::array<std::string_view, cloud::kIdentityTextCount> views;
+  for (std::size_t i = 0; i < views.size(); ++i) views[i] = r.*kIdentityTexts[i];
+  texts_.assign(views, pool);
 }
 
 store::IdentityRecord PackedIdentity::record() const {
@@ -249,7 +246,9 @@ store::IdentityRecord PackedIdentity::record() const {
   r.last_sync = last_sync;
   r.wifi_mac = wifi_mac;
   r.ethernet_mac = ethernet_mac;
-  for (std::size_t i = 0; i < kTexts; ++i) r.*kIdentityTexts[i] = text(i);
+  for (std::size_t i = 0; i < kIdentityTexts.size(); ++i) {
+    r.*kIdentityTexts[i] = texts_.get(static_cast<cloud::IdentityText>(i));
+  }
   return r;
 }
 
@@ -305,10 +304,11 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   std::set<Guid> was_noncompliant;  // of the changed identities, before the change
   if (input.identities) {
     std::map<Guid, PackedIdentity> incoming;
+    cloud::IdentityTextPool pool;
     for (auto& id : *input.identities) {
       const Guid key = identity_key(id);
       if (key.is_nil()) continue;
-      incoming.insert_or_assign(key, PackedIdentity(id));
+      incoming.insert_or_assign(key, PackedIdentity(id, &pool));
       id = store::IdentityRecord();  // free its strings as the packed set grows
     }
     input.identities.reset();

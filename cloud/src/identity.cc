@@ -56,12 +56,12 @@ constexpr std::array<Slot, kIdentityTextCount> kSlots = {{
 }  // namespace
 
 template <std::size_t N>
-Identity::TextRun<N>::TextRun(const TextRun& o) noexcept : block_(o.block_) {
+IdentityTexts::Run<N>::Run(const Run& o) noexcept : block_(o.block_) {
   if (block_ != nullptr) count_of(block_).fetch_add(1, std::memory_order_relaxed);
 }
 
 template <std::size_t N>
-void Identity::TextRun<N>::release(char* block) noexcept {
+void IdentityTexts::Run<N>::release(char* block) noexcept {
   if (block != nullptr && count_of(block).fetch_sub(1, std::memory_order_acq_rel) == 1) {
     std::destroy_at(&count_of(block));
     ::operator delete(block);
@@ -69,8 +69,8 @@ void Identity::TextRun<N>::release(char* block) noexcept {
 }
 
 template <std::size_t N>
-void Identity::TextRun<N>::serialise(const std::array<std::string_view, N>& values,
-                                     std::string& out) {
+void IdentityTexts::Run<N>::serialise(const std::array<std::string_view, N>& values,
+                                      std::string& out) {
   out.assign(N * sizeof(std::uint16_t), '\0');
   constexpr std::size_t kMax = std::numeric_limits<std::uint16_t>::max();
   for (std::size_t i = 0; i < N; ++i) {
@@ -82,8 +82,8 @@ void Identity::TextRun<N>::serialise(const std::array<std::string_view, N>& valu
 }
 
 template <std::size_t N>
-Identity::TextRun<N> Identity::TextRun<N>::from_serialised(std::string_view serialised) {
-  TextRun run;
+IdentityTexts::Run<N> IdentityTexts::Run<N>::from_serialised(std::string_view serialised) {
+  Run run;
   if (serialised.size() <= N * sizeof(std::uint16_t)) return run;  // every text empty
   auto* block = static_cast<char*>(::operator new(kHeader + serialised.size()));
   new (block) Count(1);
@@ -93,30 +93,30 @@ Identity::TextRun<N> Identity::TextRun<N>::from_serialised(std::string_view seri
 }
 
 template <std::size_t N>
-std::string_view Identity::TextRun<N>::get(std::size_t i) const noexcept {
+std::string_view IdentityTexts::Run<N>::get(std::size_t i) const noexcept {
   if (block_ == nullptr) return {};
   const std::size_t begin = i == 0 ? 0 : end_at(block_, i - 1);
   return {block_ + kHeader + N * sizeof(std::uint16_t) + begin, end_at(block_, i) - begin};
 }
 
 template <std::size_t N>
-std::string_view Identity::TextRun<N>::serialised() const noexcept {
+std::string_view IdentityTexts::Run<N>::serialised() const noexcept {
   if (block_ == nullptr) return {};
   return {block_ + kHeader, N * sizeof(std::uint16_t) + end_at(block_, N - 1)};
 }
 
 template <std::size_t N>
-std::size_t Identity::TextRun<N>::bytes() const noexcept {
+std::size_t IdentityTexts::Run<N>::bytes() const noexcept {
   return block_ == nullptr ? 0 : kHeader + serialised().size();
 }
 
-template class Identity::TextRun<Identity::kOwnTexts>;
-template class Identity::TextRun<Identity::kSharedTexts>;
+template class IdentityTexts::Run<IdentityTexts::kOwn>;
+template class IdentityTexts::Run<IdentityTexts::kShared>;
 
 struct IdentityTextPool::Impl {
   // Keyed by the block's own serialised bytes (stable: blocks never change, the map holds one
   // reference to each).
-  std::unordered_map<std::string_view, Identity::TextRun<Identity::kSharedTexts>> runs;
+  std::unordered_map<std::string_view, IdentityTexts::Run<IdentityTexts::kShared>> runs;
   std::string scratch;
   static constexpr std::size_t kMaxRuns = 4096;
 };
@@ -124,34 +124,33 @@ struct IdentityTextPool::Impl {
 IdentityTextPool::IdentityTextPool() : impl_(std::make_unique<Impl>()) {}
 IdentityTextPool::~IdentityTextPool() = default;
 
-std::string_view Identity::text(IdentityText field) const noexcept {
+std::string_view IdentityTexts::get(IdentityText field) const noexcept {
   const Slot slot = kSlots[static_cast<std::size_t>(field)];
   return slot.own ? own_.get(slot.index) : shared_.get(slot.index);
 }
 
-void Identity::assign_texts(const std::array<std::string_view, kIdentityTextCount>& values,
-                            IdentityTextPool* pool) {
-  std::array<std::string_view, kOwnTexts> own{};
-  std::array<std::string_view, kSharedTexts> shared{};
+void IdentityTexts::assign(const std::array<std::string_view, kIdentityTextCount>& values,
+                           IdentityTextPool* pool) {
+  std::array<std::string_view, kOwn> own{};
+  std::array<std::string_view, kShared> shared{};
   for (std::size_t i = 0; i < kIdentityTextCount; ++i) {
     (kSlots[i].own ? own[kSlots[i].index] : shared[kSlots[i].index]) = values[i];
   }
   // The values may view this identity's own blocks: build both new runs before replacing either.
   std::string scratch;
   std::string& key = pool != nullptr ? pool->impl_->scratch : scratch;
-  TextRun<kOwnTexts>::serialise(own, key);
-  TextRun<kOwnTexts> new_own =
-      key == own_.serialised() ? own_ : TextRun<kOwnTexts>::from_serialised(key);
-  TextRun<kSharedTexts>::serialise(shared, key);
-  TextRun<kSharedTexts> new_shared;
+  Run<kOwn>::serialise(own, key);
+  Run<kOwn> new_own = key == own_.serialised() ? own_ : Run<kOwn>::from_serialised(key);
+  Run<kShared>::serialise(shared, key);
+  Run<kShared> new_shared;
   if (key == shared_.serialised()) {
     new_shared = shared_;
-  } else if (pool == nullptr || key.size() == kSharedTexts * sizeof(std::uint16_t)) {
-    new_shared = TextRun<kSharedTexts>::from_serialised(key);
+  } else if (pool == nullptr || key.size() == kShared * sizeof(std::uint16_t)) {
+    new_shared = Run<kShared>::from_serialised(key);
   } else if (auto it = pool->impl_->runs.find(key); it != pool->impl_->runs.end()) {
     new_shared = it->second;
   } else {
-    new_shared = TextRun<kSharedTexts>::from_serialised(key);
+    new_shared = Run<kShared>::from_serialised(key);
     if (pool->impl_->runs.size() < IdentityTextPool::Impl::kMaxRuns) {
       pool->impl_->runs.emplace(new_shared.serialised(), new_shared);
     }
@@ -168,18 +167,6 @@ void Identity::set_text(IdentityText field, std::string_view value) {
   }
   views[static_cast<std::size_t>(field)] = value;
   assign_texts(views);
-}
-
-bool operator==(const Identity& a, const Identity& b) noexcept {
-  if (a.intune_id != b.intune_id || a.entra_object_id != b.entra_object_id ||
-      a.azure_ad_device_id != b.azure_ad_device_id || a.wifi_mac != b.wifi_mac ||
-      a.ethernet_mac != b.ethernet_mac || a.last_sync != b.last_sync ||
-      a.account_enabled != b.account_enabled || a.is_compliant != b.is_compliant ||
-      a.is_managed != b.is_managed || a.sources != b.sources) {
-    return false;
-  }
-  return a.own_.serialised() == b.own_.serialised() &&
-         a.shared_.serialised() == b.shared_.serialised();
 }
 
 }  // namespace edgeid::cloud

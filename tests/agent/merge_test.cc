@@ -520,7 +520,7 @@ TEST_CASE("merge: the packed identity holds exactly the store record") {
   r.entra_object_id = guid(9);
   r.os_version = "10.0.22631.4460";
   r.user_principal_name = "someone.with.a.long.name@contoso.example";
-  r.serial_number = std::string(70000, 's');  // past 64 KiB: offsets are 32-bit
+  r.serial_number = "SN-0007";
   r.compliance_state = "noncompliant";
   r.trust_type = "AzureAd";  // the last text, with empty ones before it
   const edgeid::agent::PackedIdentity packed(r);
@@ -533,4 +533,22 @@ TEST_CASE("merge: the packed identity holds exactly the store record") {
   auto other = r;
   other.email = "x";
   CHECK_FALSE(edgeid::agent::PackedIdentity(other) == packed);
+
+  // Through a pool: the same content, equal to the unpooled one.
+  edgeid::cloud::IdentityTextPool pool;
+  const edgeid::agent::PackedIdentity pooled(r, &pool);
+  const edgeid::agent::PackedIdentity pooled_again(other, &pool);
+  CHECK(pooled == packed);
+  CHECK(pooled.record() == r);
+  CHECK(pooled_again.record() == other);
+
+  // Longer than a text block holds (cloud::Identity cuts there too): cut, never corrupted.
+  auto huge = r;
+  huge.serial_number = std::string(70000, 's');
+  const auto back = edgeid::agent::PackedIdentity(huge).record();
+  CHECK(back.serial_number ==
+        std::string(65535 - r.device_name.size() - r.user_principal_name.size() - r.email.size(),
+                    's'));
+  CHECK(back.compliance_state == "noncompliant");
+  CHECK(back.trust_type == "AzureAd");
 }

@@ -85,12 +85,15 @@ bool is_entra_only(const store::IdentityRecord& identity) noexcept;
 store::DeviceRecord observed_record(const capture::DeviceRecord& device);
 
 /// An identity as the merge state holds it: the same content as store::IdentityRecord, with the
-/// thirteen texts in one heap buffer instead of a std::string each (a tenant's 100 k identities
-/// live in the agent for its whole life: ~340 instead of ~690 bytes each).
+/// thirteen texts in cloud::IdentityTexts (two shared blocks; with a pool, the OS/model/... block
+/// is one copy per distinct combination) instead of a std::string each: a tenant's 100 k
+/// identities live in the agent for its whole life. Texts are cut at IdentityTexts' limit
+/// (64 KiB per block), as they already were when they came from cloud::Identity.
 class PackedIdentity {
  public:
   PackedIdentity() = default;
-  explicit PackedIdentity(const store::IdentityRecord& record);
+  explicit PackedIdentity(const store::IdentityRecord& record,
+                          cloud::IdentityTextPool* pool = nullptr);
   /// The store form (allocates the strings).
   store::IdentityRecord record() const;
 
@@ -101,21 +104,23 @@ class PackedIdentity {
   platform::MacAddress wifi_mac;
   platform::MacAddress ethernet_mac;
 
-  std::string_view device_name() const noexcept { return text(0); }
-  std::string_view user_principal_name() const noexcept { return text(4); }
-  std::string_view serial_number() const noexcept { return text(8); }
-  std::string_view compliance_state() const noexcept { return text(9); }
+  std::string_view device_name() const noexcept {
+    return texts_.get(cloud::IdentityText::device_name);
+  }
+  std::string_view user_principal_name() const noexcept {
+    return texts_.get(cloud::IdentityText::user_principal_name);
+  }
+  std::string_view serial_number() const noexcept {
+    return texts_.get(cloud::IdentityText::serial_number);
+  }
+  std::string_view compliance_state() const noexcept {
+    return texts_.get(cloud::IdentityText::compliance_state);
+  }
 
   friend bool operator==(const PackedIdentity&, const PackedIdentity&) = default;
 
  private:
-  static constexpr std::size_t kTexts = 13;  // IdentityRecord's strings, in declaration order
-  std::string_view text(std::size_t i) const noexcept {
-    const std::uint32_t begin = i == 0 ? 0 : end_[i - 1];
-    return std::string_view(text_).substr(begin, end_[i] - begin);
-  }
-  std::string text_;
-  std::array<std::uint32_t, kTexts> end_{};
+  cloud::IdentityTexts texts_;
 };
 
 /// What a round starts from: everything persisted (loaded from the store at start-up).

@@ -65,6 +65,62 @@ enum IdentitySource : std::uint8_t { kFromIntune = 1, kFromEntra = 2 };
 
 class IdentityTextPool;
 
+/// The thirteen texts of an identity in two immutable, reference-counted heap blocks: the four
+/// that tell devices apart (device_name, user_principal_name, email, serial_number) and the
+/// nine that fleets share. A value type: copies share the blocks, a change builds new ones.
+/// Each block holds at most 64 KiB of text (longer values are cut; Graph's are far shorter).
+class IdentityTexts {
+ public:
+  std::string_view get(IdentityText field) const noexcept;
+  /// Replaces all texts. With a @p pool, the shared block is looked up there first and stored
+  /// there when new; a block whose content is unchanged is kept either way. @p values may view
+  /// this object's own texts.
+  void assign(const std::array<std::string_view, kIdentityTextCount>& values,
+              IdentityTextPool* pool = nullptr);
+  /// Heap bytes of the two blocks (a shared block counts in full for every holder).
+  std::size_t bytes() const noexcept { return own_.bytes() + shared_.bytes(); }
+  friend bool operator==(const IdentityTexts& a, const IdentityTexts& b) noexcept {
+    return a.own_.serialised() == b.own_.serialised() &&
+           a.shared_.serialised() == b.shared_.serialised();
+  }
+
+  /// An immutable run of N texts in one heap block [count][N end offsets][bytes]; copies share
+  /// the block. Empty when every text is empty (no block). Public for IdentityTextPool only.
+  template <std::size_t N>
+  class Run {
+   public:
+    Run() noexcept = default;
+    Run(const Run& o) noexcept;
+    Run(Run&& o) noexcept : block_(o.block_) { o.block_ = nullptr; }
+    Run& operator=(Run o) noexcept {
+      std::swap(block_, o.block_);
+      return *this;
+    }
+    ~Run() { release(block_); }
+    /// The serialised form of @p values (ends then bytes) into @p out: the pool's key.
+    static void serialise(const std::array<std::string_view, N>& values, std::string& out);
+    /// A block holding @p serialised (as serialise() wrote it); empty texts → no block.
+    static Run from_serialised(std::string_view serialised);
+    std::string_view get(std::size_t i) const noexcept;
+    /// The serialised content (what from_serialised() was given); "" when empty.
+    std::string_view serialised() const noexcept;
+    std::size_t bytes() const noexcept;
+
+   private:
+    static void release(char* block) noexcept;
+    char* block_ = nullptr;
+  };
+  static constexpr std::size_t kOwn = 4;
+  static constexpr std::size_t kShared = kIdentityTextCount - kOwn;
+
+ private:
+  Run<kOwn> own_;        // device_name, user_principal_name, email, serial_number
+  Run<kShared> shared_;  // the other nine, in IdentityText order
+};
+
+extern template class IdentityTexts::Run<IdentityTexts::kOwn>;
+extern template class IdentityTexts::Run<IdentityTexts::kShared>;
+
 class Identity {
  public:
   platform::Guid intune_id;        ///< Intune managedDevice.id; nil for Entra-only devices
@@ -80,60 +136,26 @@ class Identity {
   std::optional<bool> is_managed;       ///< Entra isManaged
   std::uint8_t sources = 0;             ///< IdentitySource bits
 
-  std::string_view text(IdentityText field) const noexcept;
-  /// Replaces one text field. Each of the two blocks holds at most 64 KiB of text (a longer
-  /// value is truncated; Graph values are far shorter).
+  std::string_view text(IdentityText field) const noexcept { return texts_.get(field); }
+  /// Replaces one text field (see IdentityTexts for the size limit).
   void set_text(IdentityText field, std::string_view value);
-  /// Replaces all text fields at once: what the parsers use. With a @p pool, the shared texts
-  /// are looked up there first and stored there when new; a block whose content is unchanged
-  /// is kept either way.
+  /// Replaces all text fields at once: what the parsers use (IdentityTexts::assign).
   void assign_texts(const std::array<std::string_view, kIdentityTextCount>& values,
-                    IdentityTextPool* pool = nullptr);
-  /// Heap bytes of the two text blocks (a shared block counts in full for every holder).
-  std::size_t text_capacity() const noexcept { return own_.bytes() + shared_.bytes(); }
+                    IdentityTextPool* pool = nullptr) {
+    texts_.assign(values, pool);
+  }
+  const IdentityTexts& texts() const noexcept { return texts_; }
+  /// Heap bytes of the text blocks (a shared block counts in full for every holder).
+  std::size_t text_capacity() const noexcept { return texts_.bytes(); }
 
   /// "Windows", "macOS", "iOS", "Android", "Linux", "ChromeOS" or "" from the free-text os.
   std::string_view os_group() const noexcept;
 
-  friend bool operator==(const Identity& a, const Identity& b) noexcept;
-
-  /// An immutable run of N texts in one heap block [count][N end offsets][bytes]; copies share
-  /// the block. Empty when every text is empty (no block).
-  template <std::size_t N>
-  class TextRun {
-   public:
-    TextRun() noexcept = default;
-    TextRun(const TextRun& o) noexcept;
-    TextRun(TextRun&& o) noexcept : block_(o.block_) { o.block_ = nullptr; }
-    TextRun& operator=(TextRun o) noexcept {
-      std::swap(block_, o.block_);
-      return *this;
-    }
-    ~TextRun() { release(block_); }
-    /// The serialised form of @p values (ends then bytes) into @p out: the pool's key.
-    static void serialise(const std::array<std::string_view, N>& values, std::string& out);
-    /// A block holding @p serialised (as serialise() wrote it); empty texts → no block.
-    static TextRun from_serialised(std::string_view serialised);
-    std::string_view get(std::size_t i) const noexcept;
-    /// The serialised content (what from_serialised() was given); "" when empty.
-    std::string_view serialised() const noexcept;
-    std::size_t bytes() const noexcept;
-    bool same_block(const TextRun& o) const noexcept { return block_ == o.block_; }
-
-   private:
-    static void release(char* block) noexcept;
-    char* block_ = nullptr;
-  };
-  static constexpr std::size_t kOwnTexts = 4;
-  static constexpr std::size_t kSharedTexts = kIdentityTextCount - kOwnTexts;
+  friend bool operator==(const Identity&, const Identity&) = default;
 
  private:
-  TextRun<kOwnTexts> own_;        // device_name, user_principal_name, email, serial_number
-  TextRun<kSharedTexts> shared_;  // the other nine, in IdentityText order
+  IdentityTexts texts_;
 };
-
-extern template class Identity::TextRun<Identity::kOwnTexts>;
-extern template class Identity::TextRun<Identity::kSharedTexts>;
 
 /// Interns the shared text blocks of the identities one parse or join builds, so that 100 k
 /// devices of a few hundred models hold a few hundred copies of those texts, not 100 k. Holds at
@@ -147,7 +169,7 @@ class IdentityTextPool {
   IdentityTextPool& operator=(const IdentityTextPool&) = delete;
 
  private:
-  friend class Identity;
+  friend class IdentityTexts;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
