@@ -53,6 +53,19 @@ constexpr std::array<Slot, kIdentityTextCount> kSlots = {{
     {false, 8},  // trust_type
 }};
 
+constexpr bool slots_fill_both_runs() {
+  std::size_t own = 0;
+  std::array<bool, kIdentityTextCount> used{};
+  for (const Slot& s : kSlots) {
+    own += s.own ? 1 : 0;
+    const std::size_t at = s.own ? s.index : IdentityTexts::kOwn + s.index;
+    if (at >= used.size() || used[at]) return false;
+    used[at] = true;
+  }
+  return own == IdentityTexts::kOwn;
+}
+static_assert(slots_fill_both_runs(), "kSlots must map every text to one place of one run");
+
 }  // namespace
 
 template <std::size_t N>
