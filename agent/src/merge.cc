@@ -50,6 +50,45 @@ bool is_entra_only(const PackedIdentity& id) noexcept {
   return !id.entra_object_id.is_nil() && id.intune_id == id.entra_object_id;
 }
 
+// name_key() without the string: the part before the first '.', compared case-insensitively.
+std::string_view name_part(std::string_view name) noexcept {
+  return name.substr(0, name.find('.'));
+}
+
+std::uint64_t name_hash(std::string_view name) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (const char c : name_part(name)) {
+    h ^= static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(c)));
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+bool same_name(std::string_view a, std::string_view b) noexcept {
+  return iequals(name_part(a), name_part(b));
+}
+
+// A round's correlation indexes: sorted arrays of 16-byte entries, built in one pass and one
+// sort each. Hash maps of vectors keyed by lower-cased name strings cost ~150 B per identity
+// and an allocation per name, rebuilt for 100 k identities at every flush.
+template <typename Target>
+struct Entry {
+  std::uint64_t key;  // a MAC as an integer, or name_hash()
+  Target target;
+  friend bool operator<(const Entry& a, const Entry& b) noexcept { return a.key < b.key; }
+};
+
+template <typename Target>
+std::pair<typename std::vector<Entry<Target>>::const_iterator,
+          typename std::vector<Entry<Target>>::const_iterator>
+entries(const std::vector<Entry<Target>>& index, std::uint64_t key) {
+  return std::equal_range(index.begin(), index.end(), Entry<Target>{key, {}});
+}
+
+bool contains(const std::vector<Guid>& sorted, const Guid& key) {
+  return std::binary_search(sorted.begin(), sorted.end(), key);
+}
+
 // An event (docs/UPSTREAM.md): what happened, to which MAC, and the facts an analyst filters on.
 std::string event_json(std::string_view type, const store::DeviceRecord& d,
                        const store::IdentityRecord* identity, const Guid& previous,
@@ -300,8 +339,9 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   MergeResult result;
 
   // Identities: the new complete set, or the current one. changed_ids: added or modified.
-  std::set<Guid> changed_ids;
-  std::set<Guid> was_noncompliant;  // of the changed identities, before the change
+  // Both filled in key order, hence sorted.
+  std::vector<Guid> changed_ids;
+  std::vector<Guid> was_noncompliant;  // of the changed identities, before the change
   if (input.identities) {
     std::map<Guid, PackedIdentity> incoming;
     cloud::IdentityTextPool pool;
@@ -321,8 +361,10 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     for (const auto& [key, id] : incoming) {
       const auto old = s.identities.find(key);
       if (old == s.identities.end() || !(old->second == id)) {
-        changed_ids.insert(key);
-        if (old != s.identities.end() && noncompliant(old->second)) was_noncompliant.insert(key);
+        changed_ids.push_back(key);
+        if (old != s.identities.end() && noncompliant(old->second)) {
+          was_noncompliant.push_back(key);
+        }
         result.batch.identities.push_back(id.record());
         maybe_spill(result.batch, options);
       }
@@ -355,29 +397,37 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   }
   input.observed = {};
 
-  // Indexes of the identities: by MAC (Intune only: Entra has no MACs), by name.
-  std::unordered_map<MacAddress, std::vector<const PackedIdentity*>> by_mac;
-  std::unordered_map<std::string, std::vector<const PackedIdentity*>> by_name;
+  // Indexes of the identities: by MAC (Intune only: Entra has no MACs), by name; and how many
+  // devices carry each DHCP name.
+  std::vector<Entry<const PackedIdentity*>> by_mac;
+  std::vector<Entry<const PackedIdentity*>> by_name;
+  by_mac.reserve(s.identities.size());
+  by_name.reserve(s.identities.size());
   for (const auto& [key, id] : s.identities) {
-    if (!id.wifi_mac.is_zero()) by_mac[id.wifi_mac].push_back(&id);
+    if (!id.wifi_mac.is_zero()) by_mac.push_back({id.wifi_mac.to_u64(), &id});
     if (!id.ethernet_mac.is_zero() && id.ethernet_mac != id.wifi_mac) {
-      by_mac[id.ethernet_mac].push_back(&id);
+      by_mac.push_back({id.ethernet_mac.to_u64(), &id});
     }
-    if (!id.device_name().empty()) by_name[name_key(id.device_name())].push_back(&id);
+    if (!id.device_name().empty()) by_name.push_back({name_hash(id.device_name()), &id});
   }
-  std::unordered_map<std::string, std::size_t> device_names;
+  std::sort(by_mac.begin(), by_mac.end());
+  std::sort(by_name.begin(), by_name.end());
+  std::vector<Entry<const std::string*>> device_names;
   for (const auto& [mac, d] : s.devices) {
-    if (dhcp_name(d)) ++device_names[name_key(d.hostname)];
+    if (dhcp_name(d)) device_names.push_back({name_hash(d.hostname), &d.hostname});
   }
+  std::sort(device_names.begin(), device_names.end());
 
-  std::set<Guid> referenced;
+  std::vector<Guid> referenced;  // sorted after the loop
   for (auto& [mac, d] : s.devices) {
     // This round's merge fields, computed apart so that an unchanged record is not copied.
     store::DeviceRecord m;
     m.state = static_cast<std::uint8_t>(RecordState::unmanaged);
     const PackedIdentity* winner = nullptr;
-    if (const auto found = by_mac.find(mac); found != by_mac.end()) {
-      auto candidates = found->second;
+    if (const auto [first, last] = entries(by_mac, mac.to_u64()); first != last) {
+      std::vector<const PackedIdentity*> candidates;
+      candidates.reserve(static_cast<std::size_t>(last - first));
+      for (auto e = first; e != last; ++e) candidates.push_back(e->target);
       std::sort(candidates.begin(), candidates.end(),
                 [](const auto* a, const auto* b) { return fresher(*a, *b); });
       winner = candidates.front();
@@ -386,13 +436,26 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
       m.match_confidence_permille = kMacConfidence;
       for (std::size_t i = 1; i < candidates.size(); ++i) {
         m.conflicts.push_back(candidates[i]->intune_id);
-        referenced.insert(candidates[i]->intune_id);
+        referenced.push_back(candidates[i]->intune_id);
       }
     } else if (dhcp_name(d)) {
-      const auto key = name_key(d.hostname);
-      const auto n = by_name.find(key);
-      if (n != by_name.end() && n->second.size() == 1 && device_names[key] == 1) {
-        winner = n->second.front();
+      // Unique on both sides: one identity and one device with this name (hash collisions
+      // are told apart by comparing the names).
+      const std::uint64_t h = name_hash(d.hostname);
+      const PackedIdentity* only = nullptr;
+      std::size_t identities_named = 0;
+      for (auto [e, end] = entries(by_name, h); e != end; ++e) {
+        if (same_name(e->target->device_name(), d.hostname)) {
+          only = e->target;
+          ++identities_named;
+        }
+      }
+      std::size_t devices_named = 0;
+      for (auto [e, end] = entries(device_names, h); e != end; ++e) {
+        if (same_name(*e->target, d.hostname)) ++devices_named;
+      }
+      if (identities_named == 1 && devices_named == 1) {
+        winner = only;
         m.match_by = static_cast<std::uint8_t>(MatchBy::hostname);
         m.match_confidence_permille = kHostnameConfidence;
       }
@@ -401,14 +464,14 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
       m.state = static_cast<std::uint8_t>(RecordState::managed);
       m.intune_id = winner->intune_id;
       m.entra_device_id = winner->entra_device_id;
-      referenced.insert(m.intune_id);
+      referenced.push_back(m.intune_id);
       ++result.managed;
     } else {
       ++result.unmanaged;
     }
 
     // Versioning: d still carries the merge fields it was stored with (a new MAC: none).
-    const bool identity_changed = !m.intune_id.is_nil() && changed_ids.contains(m.intune_id);
+    const bool identity_changed = !m.intune_id.is_nil() && contains(changed_ids, m.intune_id);
     const auto seen = observed.find(mac);
     const std::uint8_t flags = seen != observed.end() ? seen->second : 0;
     const bool is_new = (flags & kNew) != 0;
@@ -424,7 +487,8 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
         !is_new && d.state == static_cast<std::uint8_t>(RecordState::unmanaged);
     const bool had_noncompliant =
         !is_new && old_id == m.intune_id && !old_id.is_nil() &&
-        (changed_ids.contains(old_id) ? was_noncompliant.contains(old_id) : noncompliant(*winner));
+        (contains(changed_ids, old_id) ? contains(was_noncompliant, old_id)
+                                       : noncompliant(*winner));
     assign_merge(d, m);
     if (!changed) continue;
     if (is_new) d.version = 0;
@@ -469,12 +533,15 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     maybe_spill(result.batch, options);
   }
 
+  std::sort(referenced.begin(), referenced.end());
+  referenced.erase(std::unique(referenced.begin(), referenced.end()), referenced.end());
+
   // identity_only records: Intune-backed identities nothing on the wire matched.
   for (const auto& [key, id] : s.identities) {
-    if (is_entra_only(id) || referenced.contains(key)) continue;
+    if (is_entra_only(id) || contains(referenced, key)) continue;
     ++result.identity_only;
     auto& io = s.identity_only[key];
-    if (io.active && !changed_ids.contains(key)) continue;
+    if (io.active && !contains(changed_ids, key)) continue;
     io.active = true;
     ++io.version;
     ++result.changed_records;
@@ -493,7 +560,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   for (auto& [key, io] : s.identity_only) {
     if (!io.active) continue;
     const auto id = s.identities.find(key);
-    if (id != s.identities.end() && !referenced.contains(key)) continue;
+    if (id != s.identities.end() && !contains(referenced, key)) continue;
     io.active = false;
     ++io.version;
     ++result.changed_records;
@@ -504,7 +571,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     item.entity_version = io.version;
     item.created = options.now;
     std::string payload = "{\"intune_id\":\"" + key.to_string() + "\",\"removed\":true";
-    payload += referenced.contains(key) ? ",\"reason\":\"seen\"" : ",\"reason\":\"deleted\"";
+    payload += contains(referenced, key) ? ",\"reason\":\"seen\"" : ",\"reason\":\"deleted\"";
     payload += ",\"sensor_id\":";
     append_json_string(payload, options.sensor_id);
     payload += ",\"version\":" + std::to_string(io.version) + "}";

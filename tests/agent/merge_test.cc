@@ -171,6 +171,92 @@ TEST_CASE("merge: a host name that is not unique on either side does not match")
   }
 }
 
+TEST_CASE("merge: random fleets correlate exactly as the rules say (reference model)") {
+  // Names drawn from a small pool, in any case and with or without a domain, so that many are
+  // shared; MACs drawn so that some identities share one. The reference below is the rule text
+  // of DESIGN.md §3, written the slow and obvious way.
+  std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  auto next = [&seed](std::uint64_t n) {
+    seed ^= seed << 13U;
+    seed ^= seed >> 7U;
+    seed ^= seed << 17U;
+    return seed % n;
+  };
+  const std::vector<std::string> pool = {"pc-1",  "PC-2",    "laptop-7", "Kiosk",
+                                         "srv01", "printer", "tab-9",    "x"};
+  auto name = [&]() {
+    std::string n = pool[next(pool.size())];
+    if (next(2) == 0) std::transform(n.begin(), n.end(), n.begin(), ::toupper);
+    if (next(3) == 0) n += ".corp.example";
+    return n;
+  };
+  auto lower_key = [](std::string n) {
+    n = n.substr(0, n.find('.'));
+    std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+    return n;
+  };
+  for (int trial = 0; trial < 40; ++trial) {
+    std::vector<DeviceRecord> devices;
+    std::vector<IdentityRecord> ids;
+    char m[32];
+    for (int i = 0; i < 30; ++i) {
+      std::snprintf(m, sizeof m, "02:00:00:00:00:%02x", i);
+      const auto src = next(3) == 0 ? NameSource::mdns : NameSource::dhcp;
+      devices.push_back(device(m, next(4) == 0 ? "" : name(), src));
+    }
+    for (int i = 1; i <= 12; ++i) {
+      std::snprintf(m, sizeof m, "02:00:00:00:00:%02x", static_cast<int>(next(40)));
+      ids.push_back(identity(i, next(5) == 0 ? "" : name(), next(2) == 0 ? m : nullptr, nullptr,
+                             static_cast<std::int64_t>(1000 + next(3))));
+    }
+    const auto r = run({}, devices, ids);
+    for (const auto& d : devices) {
+      CAPTURE(trial);
+      CAPTURE(d.mac.to_string());
+      const auto& got = r.next.devices.at(d.mac);
+      std::vector<const IdentityRecord*> by_mac;
+      for (const auto& id : ids) {
+        if (id.wifi_mac == d.mac) by_mac.push_back(&id);
+      }
+      if (!by_mac.empty()) {
+        std::sort(by_mac.begin(), by_mac.end(), [](const auto* a, const auto* b) {
+          return a->last_sync != b->last_sync ? a->last_sync > b->last_sync
+                                              : a->intune_id < b->intune_id;
+        });
+        CHECK(got.match_by == static_cast<std::uint8_t>(MatchBy::wifi_mac));
+        CHECK(got.intune_id == by_mac.front()->intune_id);
+        CHECK(got.conflicts.size() == by_mac.size() - 1);
+        continue;
+      }
+      const bool dhcp = !d.hostname.empty() &&
+                        d.hostname_source == static_cast<std::uint8_t>(NameSource::dhcp) + 1;
+      const IdentityRecord* named = nullptr;
+      std::size_t identities_named = 0;
+      std::size_t devices_named = 0;
+      if (dhcp) {
+        for (const auto& id : ids) {
+          if (!id.device_name.empty() && lower_key(id.device_name) == lower_key(d.hostname)) {
+            named = &id;
+            ++identities_named;
+          }
+        }
+        for (const auto& o : devices) {
+          if (!o.hostname.empty() && o.hostname_source == d.hostname_source &&
+              lower_key(o.hostname) == lower_key(d.hostname)) {
+            ++devices_named;
+          }
+        }
+      }
+      if (identities_named == 1 && devices_named == 1) {
+        CHECK(got.match_by == static_cast<std::uint8_t>(MatchBy::hostname));
+        CHECK(got.intune_id == named->intune_id);
+      } else {
+        CHECK(got.state == static_cast<std::uint8_t>(RecordState::unmanaged));
+      }
+    }
+  }
+}
+
 TEST_CASE("merge: an exact MAC wins over a host name") {
   const auto r = run({}, {device("00:11:22:33:44:55", "PC2")},
                      std::vector{identity(1, "PC1", "00:11:22:33:44:55"), identity(2, "PC2")});
