@@ -9,7 +9,8 @@
 #   --packets N               replay at most N packets (default 300000; the generated capture has
 #                             exactly N, so every MAC of its truth table is in the replay)
 #   --macs N                  devices in the generated capture (default 5000)
-#   --buffer-kib N            capture buffer, as tcpdump -B / pcap_set_buffer_size (default 32768)
+#   --buffer-kib N            capture buffer, as tcpdump -B / pcap_set_buffer_size (default 32768;
+#                             the agent's own default is 4096)
 #   --workdir DIR             keep the capture files there (default: a temp dir, removed at exit)
 #   --gen PATH, --floor PATH  edgeid-gen-capture / edgeid-bench-floor (default: EDGEID_BIN's build)
 #
@@ -22,18 +23,16 @@
 #   tcpdump  (default) the reference: tcpdump -w on the receiving end, kernel drops from its
 #            pcap_stats summary; the captured file is checked frame by frame against the source,
 #            and `EDGEID_BIN ingest` is run on it to show that every MAC is learned.
-#   edgeid   PLUG POINT for edgeid's own live capture (not built yet). The script runs
-#              ip netns exec <rx ns> EDGEID_BIN $EDGEID_LIVE_ARGS
-#            with "{iface}" in EDGEID_LIVE_ARGS replaced by the receiving interface, e.g.
-#              CAPTURE=edgeid EDGEID_LIVE_ARGS='capture --interface {iface} --json' \
-#                bench/live_capture.sh build/agent/edgeid
-#            Contract assumed: it captures until SIGTERM, then prints one NDJSON device record per
-#            line on stdout (the `ingest --json` shape) and a "key=value" counters line on stderr
-#            with the kernel drops as kernel_drops=N (or drops=N / dropped=N). Adjust
-#            start_capture/stop_capture below if the real command differs.
+#   edgeid   the agent itself: `EDGEID_BIN run` with a generated config that captures on the
+#            receiving interface (capture.buffer_mib from --buffer-kib, rounded up: the same
+#            ring as tcpdump's) and a control socket in the work dir. After the replay the script asks the running
+#            agent, through that socket, for its per-interface statistics (`status`: packets,
+#            kernel and interface drops) and, after a `flush`, for its devices (`devices --json`);
+#            then stops it with SIGTERM. Run as root, the agent drops to `nobody` after opening
+#            the interface, as a deployed agent does.
 set -euo pipefail
 
-usage() { sed -n '2,33p' "$0" >&2; exit 2; }
+usage() { sed -n '2,32p' "$0" >&2; exit 2; }
 say() { printf '[live_capture] %s\n' "$*" >&2; }
 die() { printf '[live_capture] error: %s\n' "$*" >&2; exit 1; }
 
@@ -82,7 +81,7 @@ fi
 mkdir -p "$workdir"
 ns_tx="edgeid-live-$$-tx"
 ns_rx="edgeid-live-$$-rx"
-made_tx=0 made_rx=0 capture_pid="" step_pid=""
+made_tx=0 made_rx=0 capture_pid="" step_pid="" control_sock=""
 # shellcheck disable=SC2317 # reached through the trap
 cleanup() {
   local rc=$?
@@ -161,16 +160,65 @@ start_capture() {
       die "tcpdump did not start"
       ;;
     edgeid)
-      # PLUG POINT: edgeid's live capture command (see the header).
-      [ -n "${EDGEID_LIVE_ARGS:-}" ] || die "CAPTURE=edgeid needs EDGEID_LIVE_ARGS"
-      local args=${EDGEID_LIVE_ARGS//\{iface\}/$iface}
-      # shellcheck disable=SC2086 # EDGEID_LIVE_ARGS is a word list on purpose
-      timeout 600 ip netns exec "$ns_rx" "$edgeid" $args >"$capture_out" 2>"$capture_err" &
+      # The work dir must be traversable and the socket dir writable once the agent runs as
+      # nobody; the data dir is made by the agent before it drops privileges.
+      chmod 755 "$workdir"
+      mkdir -p "$workdir/run"
+      chown nobody "$workdir/run"
+      control_sock="$workdir/run/control.sock"
+      cat >"$workdir/edgeid.json" <<CONFIG
+{"sensor_id": "live-bench", "user": "nobody",
+ "capture": {"interfaces": ["$iface"], "buffer_mib": $(((buffer_kib + 1023) / 1024)),
+             "max_devices": $((macs * 4 + 1000))},
+ "store": {"data_dir": "$workdir/data", "flush_interval_s": 1},
+ "control": {"socket": "$control_sock", "group": "root", "admin_group": "root"}}
+CONFIG
+      timeout 600 ip netns exec "$ns_rx" "$edgeid" run --config "$workdir/edgeid.json" \
+        >"$capture_out" 2>"$capture_err" &
       capture_pid=$!
-      sleep 2  # no readiness signal is defined yet; give it time to open the interface
-      kill -0 "$capture_pid" 2>/dev/null || { cat "$capture_err" >&2; die "edgeid exited early"; }
+      local _
+      for _ in $(seq 1 150); do
+        if "$edgeid" status --json --socket "$control_sock" 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s["interfaces"] and all(i["open"] for i in s["interfaces"]) else 1)' \
+            2>/dev/null; then
+          return 0
+        fi
+        kill -0 "$capture_pid" 2>/dev/null || break
+        sleep 0.2
+      done
+      cat "$capture_err" >&2
+      die "edgeid did not open $iface"
       ;;
   esac
+}
+
+# edgeid: waits until the agent has taken every replayed frame (or 30 s), then saves its
+# statistics and, after a flush, its devices, while it still runs.
+collect_from_agent() {
+  local _
+  for _ in $(seq 1 150); do
+    "$edgeid" status --json --socket "$control_sock" >"$workdir/status.json" 2>/dev/null || true
+    python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if sum(i["packets"] for i in s["interfaces"]) >= int(sys.argv[2]) else 1)' \
+      "$workdir/status.json" "$expected" 2>/dev/null && break
+    sleep 0.2
+  done
+  "$edgeid" flush --socket "$control_sock" >/dev/null || die "edgeid flush failed"
+  # Pages of the control socket's largest size until a short one.
+  local offset=0 page=100000 got
+  : >"$workdir/devices.ndjson"
+  while :; do
+    "$edgeid" devices --json --offset "$offset" --limit "$page" --socket "$control_sock" \
+      >"$workdir/devices.page" || die "edgeid devices failed"
+    cat "$workdir/devices.page" >>"$workdir/devices.ndjson"
+    got=$(grep -c . "$workdir/devices.page" || true)
+    [ "$got" -lt "$page" ] && break
+    offset=$((offset + page))
+  done
 }
 
 stop_capture() {
@@ -194,10 +242,13 @@ capture_stats() {
       echo "${captured:-?} ${dropped:-?}"
       ;;
     edgeid)
-      local dropped
-      dropped=$(grep -oE '(kernel_drops|drops|dropped)=[0-9]+' "$capture_err" | tail -1 \
-        | cut -d= -f2)
-      echo "- ${dropped:-?}"
+      # packets, then kernel (ps_drop) + interface (ps_ifdrop) drops, over the interfaces.
+      python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+i = s["interfaces"]
+print(sum(x["packets"] for x in i), sum(x["kernel_dropped"] + x["interface_dropped"] for x in i))
+' "$workdir/status.json" 2>/dev/null || echo "? ?"
       ;;
   esac
 }
@@ -209,6 +260,7 @@ say "replaying $expected packets of $(basename "$pcap") with tcpreplay --topspee
 step timeout 300 ip netns exec "$ns_tx" tcpreplay --topspeed --intf1=veth-tx --limit="$packets" \
   "$pcap" >"$workdir/tcpreplay.out" 2>&1 \
   || { cat "$workdir/tcpreplay.out" >&2; die "tcpreplay failed"; }
+[ "$capture_mode" = edgeid ] && collect_from_agent
 stop_capture
 
 sent=$(sed -n 's/^Actual: \([0-9]*\) packets.*/\1/p' "$workdir/tcpreplay.out")
@@ -263,7 +315,15 @@ if [ "$capture_mode" = tcpdump ]; then
     learned=""
   fi
 else
-  sed -n 's/^{"mac":"\([0-9a-f:]*\)".*/\1/p' "$capture_out" | sort >"$learned"
+  check "edgeid took every replayed packet ($captured of $expected)" test "$captured" = "$expected"
+  python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    if line.strip():
+        print(json.loads(line)["mac"])' "$workdir/devices.ndjson" | sort >"$learned"
+  extra=$(comm -13 "$truth_macs" "$learned" | wc -l)
+  check "edgeid learned no MAC that is not in the replay ($extra extra)" test "$extra" = 0
+  say "edgeid: $(wc -l <"$learned") devices; the agent's log: $(tail -1 "$capture_err")"
 fi
 
 if [ -n "$learned" ]; then

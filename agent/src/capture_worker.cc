@@ -65,6 +65,7 @@ void CaptureWorker::open() {
     capture::LiveOptions o;
     o.interface = name;
     o.snaplen = static_cast<int>(config_.snaplen);
+    o.buffer_bytes = static_cast<int>(config_.buffer_mib) * 1024 * 1024;  // ≤ 1 GiB: fits
     o.filter = config_.bpf;
     live.push_back(std::move(o));
   }

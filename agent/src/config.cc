@@ -68,6 +68,7 @@ const Field<CaptureConfig> kCapture[] = {
     {"pcap_files", &CaptureConfig::pcap_files, kPath},
     {"bpf", &CaptureConfig::bpf},
     {"snaplen", &CaptureConfig::snaplen, kNone, {}, 1600, 64, 262144},
+    {"buffer_mib", &CaptureConfig::buffer_mib, kNone, {}, 4, 1, 1024},
     {"max_devices", &CaptureConfig::max_devices, kNone, {}, 200'000, 1, 100'000'000},
     {"oui_dir", &CaptureConfig::oui_dir, kPath, "/usr/share/ieee-data"},
 };
@@ -447,6 +448,7 @@ std::string config_to_json(const Config& c) {
       {"pcap_files", strings(c.capture.pcap_files)},
       {"bpf", c.capture.bpf},
       {"snaplen", c.capture.snaplen},
+      {"buffer_mib", c.capture.buffer_mib},
       {"max_devices", c.capture.max_devices},
       {"oui_dir", c.capture.oui_dir}};
   o["store"] = {{"data_dir", c.store.data_dir},

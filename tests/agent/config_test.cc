@@ -50,6 +50,7 @@ TEST_CASE("config: an empty object gives every table default") {
   CHECK(c.capture.all_interfaces);
   CHECK(c.capture.interfaces.empty());
   CHECK(c.capture.snaplen == 1600);
+  CHECK(c.capture.buffer_mib == 4);
   CHECK(c.capture.max_devices == 200000);
   CHECK(c.capture.oui_dir == "/usr/share/ieee-data");
   CHECK(c.store.flush_interval_s == 5);
@@ -74,7 +75,7 @@ TEST_CASE("config: the embedded default captures on every interface and syncs no
 TEST_CASE("config: values of every type are read") {
   const Config c = parse_config(R"({"sensor_id": "fw1", "user": "svc",
       "capture": {"interfaces": ["eth1", "eth2"], "bpf": "not port 22", "snaplen": 256,
-                  "max_devices": 1000},
+                  "buffer_mib": 64, "max_devices": 1000},
       "store": {"data_dir": "/srv/edgeid", "flush_interval_s": 10},
       "control": {"socket": "/tmp/c.sock", "group": "g", "admin_group": "a"}})",
                                 {});
@@ -84,6 +85,7 @@ TEST_CASE("config: values of every type are read") {
   CHECK(c.capture.interfaces == std::vector<std::string>{"eth1", "eth2"});
   CHECK(c.capture.bpf == "not port 22");
   CHECK(c.capture.snaplen == 256);
+  CHECK(c.capture.buffer_mib == 64);
   CHECK(c.capture.max_devices == 1000);
   CHECK(c.store.data_dir == "/srv/edgeid");
   CHECK(c.store.flush_interval_s == 10);
@@ -103,6 +105,8 @@ TEST_CASE("config: every type error names the JSON path and what was expected") 
         "capture.snaplen: expected an integer, got a number");
   CHECK(error_of(R"({"capture": {"snaplen": 10}})") ==
         "capture.snaplen: expected an integer from 64 to 262144");
+  CHECK(error_of(R"({"capture": {"buffer_mib": 0}})") ==
+        "capture.buffer_mib: expected an integer from 1 to 1024");
   CHECK(error_of(R"({"store": {"flush_interval_s": 0}})") ==
         "store.flush_interval_s: expected an integer from 1 to 3600");
   CHECK(error_of(R"({"identity": {"source": "ldap"}})") ==

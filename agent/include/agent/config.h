@@ -37,6 +37,9 @@ struct CaptureConfig {
   std::vector<std::string> pcap_files;  ///< offline captures, read to their end
   std::string bpf;
   std::int64_t snaplen = 0;
+  /// Kernel ring per live interface (pcap_set_buffer_size): what absorbs a burst while the
+  /// capture thread is not running.
+  std::int64_t buffer_mib = 0;
   std::int64_t max_devices = 0;
   std::string oui_dir;
 };
