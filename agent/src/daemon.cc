@@ -33,6 +33,7 @@
 #include "platform/error.h"
 #include "platform/log.h"
 #include "platform/privileges.h"
+#include "platform/scheduling.h"
 #include "platform/sd_notify.h"
 #include "platform/signals.h"
 #include "platform/users.h"
@@ -52,6 +53,11 @@ using platform::Timestamp;
 struct StartError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The agent thread's nice value above the capture threads': CFS then gives a capture thread
+// about three times the agent thread's share of a contended core (weights 1024 : 335), and
+// the agent thread still progresses under a saturating capture load.
+constexpr int kAgentNiceIncrement = 10;
 
 std::chrono::seconds seconds(std::int64_t s) {
   return std::chrono::seconds(s);
@@ -269,6 +275,11 @@ void Daemon::start() {
   }
 
   capture_->start();
+  // From here on this thread (flushes, syncs, upstream, control) yields to the capture threads
+  // started just above: a flush that takes a core for 50 ms must not overflow a capture ring.
+  if (auto ec = platform::lower_thread_priority(kAgentNiceIncrement)) {
+    log_.warning("priority.unchanged", kv("error", ec.message()));
+  }
   arm_signals();
 
   if (const char* usec = std::getenv("WATCHDOG_USEC")) {
