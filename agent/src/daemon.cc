@@ -55,8 +55,9 @@ struct StartError : std::runtime_error {
 };
 
 // The agent thread's nice value above the capture threads': CFS then gives a capture thread
-// about three times the agent thread's share of a contended core (weights 1024 : 335), and
-// the agent thread still progresses under a saturating capture load.
+// about nine times the agent thread's share of a contended core (weights 1024 : 110), and the
+// agent thread still progresses under a saturating capture load. +5 (1024 : 335) still let a
+// flush overflow a 4 MiB ring at ~350 k frames/s in half of the live bench's runs.
 constexpr int kAgentNiceIncrement = 10;
 
 std::chrono::seconds seconds(std::int64_t s) {
