@@ -176,11 +176,11 @@ TEST_CASE("merge: random fleets correlate exactly as the rules say (reference mo
   // shared; MACs drawn so that some identities share one. The reference below is the rule text
   // of DESIGN.md §3, written the slow and obvious way.
   std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
-  auto next = [&seed](std::uint64_t n) {
+  auto next = [&seed](std::size_t n) {
     seed ^= seed << 13U;
     seed ^= seed >> 7U;
     seed ^= seed << 17U;
-    return seed % n;
+    return static_cast<std::size_t>(seed % n);  // size_t is 32-bit on armhf
   };
   const std::vector<std::string> pool = {"pc-1",  "PC-2",    "laptop-7", "Kiosk",
                                          "srv01", "printer", "tab-9",    "x"};
