@@ -199,6 +199,8 @@ sys.exit(0 if s["interfaces"] and all(i["open"] for i in s["interfaces"]) else 1
 collect_from_agent() {
   local _
   for _ in $(seq 1 150); do
+    # A busy agent may not answer one poll: the next one retries; after 30 s the checks below
+    # report what the last answer said.
     "$edgeid" status --json --socket "$control_sock" >"$workdir/status.json" 2>/dev/null || true
     python3 -c '
 import json, sys
@@ -215,7 +217,7 @@ sys.exit(0 if sum(i["packets"] for i in s["interfaces"]) >= int(sys.argv[2]) els
     "$edgeid" devices --json --offset "$offset" --limit "$page" --socket "$control_sock" \
       >"$workdir/devices.page" || die "edgeid devices failed"
     cat "$workdir/devices.page" >>"$workdir/devices.ndjson"
-    got=$(grep -c . "$workdir/devices.page" || true)
+    got=$(grep -c . "$workdir/devices.page" || true)  # grep -c exits 1 on an empty page
     [ "$got" -lt "$page" ] && break
     offset=$((offset + page))
   done

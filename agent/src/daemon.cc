@@ -976,15 +976,14 @@ std::optional<json::object> Daemon::device(const std::string& key) {
     }
   } else {
     const std::string wanted = lower(key);
-    const std::string wanted_name = name_key(key);
     for (const auto& [mac, d] : state_.devices) {
       bool match = false;
       for (const auto& a : d.ipv4) match = match || ipv4_text(a.data()) == key;
       for (const auto& a : d.ipv6) match = match || ipv6_text(a.data()) == wanted;
-      match = match || (!d.hostname.empty() && name_key(d.hostname) == wanted_name);
+      match = match || (!d.hostname.empty() && same_host_name(d.hostname, key));
       if (const auto* id = identity_of(d); id != nullptr && !match) {
         match = lower(id->user_principal_name()) == wanted ||
-                lower(id->serial_number()) == wanted || name_key(id->device_name()) == wanted_name;
+                lower(id->serial_number()) == wanted || same_host_name(id->device_name(), key);
       }
       if (match) found.push_back(record_value(d));
     }
@@ -992,7 +991,7 @@ std::optional<json::object> Daemon::device(const std::string& key) {
       if (!io.active || !state_.identities.contains(k)) continue;
       const auto& id = state_.identities.at(k);
       if (lower(id.user_principal_name()) == wanted || lower(id.serial_number()) == wanted ||
-          name_key(id.device_name()) == wanted_name || k.to_string() == wanted) {
+          same_host_name(id.device_name(), key) || k.to_string() == wanted) {
         found.push_back(identity_only_value(k, io.version));
       }
     }

@@ -50,7 +50,7 @@ bool is_entra_only(const PackedIdentity& id) noexcept {
   return !id.entra_object_id.is_nil() && id.intune_id == id.entra_object_id;
 }
 
-// name_key() without the string: the part before the first '.', compared case-insensitively.
+// The part of a host name that same_host_name() compares.
 std::string_view name_part(std::string_view name) noexcept {
   return name.substr(0, name.find('.'));
 }
@@ -62,10 +62,6 @@ std::uint64_t name_hash(std::string_view name) noexcept {
     h *= 0x100000001b3ULL;
   }
   return h;
-}
-
-bool same_name(std::string_view a, std::string_view b) noexcept {
-  return iequals(name_part(a), name_part(b));
 }
 
 // A round's correlation indexes: sorted arrays of 16-byte entries, built in one pass and one
@@ -167,11 +163,8 @@ enum ObservedFlags : std::uint8_t {
 
 }  // namespace
 
-std::string name_key(std::string_view name) {
-  name = name.substr(0, name.find('.'));
-  std::string out(name);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+bool same_host_name(std::string_view a, std::string_view b) noexcept {
+  return iequals(name_part(a), name_part(b));
 }
 
 std::string mac_entity(const MacAddress& mac) {
@@ -445,14 +438,14 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
       const PackedIdentity* only = nullptr;
       std::size_t identities_named = 0;
       for (auto [e, end] = entries(by_name, h); e != end; ++e) {
-        if (same_name(e->target->device_name(), d.hostname)) {
+        if (same_host_name(e->target->device_name(), d.hostname)) {
           only = e->target;
           ++identities_named;
         }
       }
       std::size_t devices_named = 0;
       for (auto [e, end] = entries(device_names, h); e != end; ++e) {
-        if (same_name(*e->target, d.hostname)) ++devices_named;
+        if (same_host_name(*e->target, d.hostname)) ++devices_named;
       }
       if (identities_named == 1 && devices_named == 1) {
         winner = only;

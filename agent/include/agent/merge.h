@@ -61,9 +61,9 @@ inline constexpr std::uint8_t kOutboxEvent = 3;         ///< payload: an event o
 std::string_view to_string(RecordState state) noexcept;
 std::string_view to_string(MatchBy by) noexcept;
 
-/// How host names compare (rule 2, and `device NAME`): the first DNS label, lower case, so
-/// "LAPTOP-1.corp.example" and "laptop-1" are equal.
-std::string name_key(std::string_view name);
+/// How host names compare (rule 2, and `device NAME`): by the first DNS label, ignoring case,
+/// so "LAPTOP-1.corp.example" and "laptop-1" are the same name.
+bool same_host_name(std::string_view a, std::string_view b) noexcept;
 /// The outbox entity of a MAC's record (superseded items are found by it).
 std::string mac_entity(const platform::MacAddress& mac);
 

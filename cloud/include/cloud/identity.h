@@ -144,7 +144,6 @@ class Identity {
                     IdentityTextPool* pool = nullptr) {
     texts_.assign(values, pool);
   }
-  const IdentityTexts& texts() const noexcept { return texts_; }
   /// Heap bytes of the text blocks (a shared block counts in full for every holder).
   std::size_t text_capacity() const noexcept { return texts_.bytes(); }
 
