@@ -111,13 +111,13 @@ void append_time(std::string& out, const platform::Timestamp& t) {
   out.append(buf, sizeof buf);
 }
 
-// A quoted IPv4/IPv6 address (inet_ntop's text needs no escaping).
+// A quoted IPv4/IPv6 address (the text needs no escaping).
 void append_address(std::string& out, int family, const std::uint8_t* a) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(family, a, buf, sizeof buf);
-  out.push_back('"');
-  out.append(buf);
-  out.push_back('"');
+  char buf[kAddressTextMax + 2];
+  buf[0] = '"';
+  const std::size_t n = 1 + (family == AF_INET ? format_ipv4(a, buf + 1) : format_ipv6(a, buf + 1));
+  buf[n] = '"';
+  out.append(buf, n + 1);
 }
 
 // capture::format_hex() of @p raw as a quoted string, without the temporary.
@@ -209,6 +209,18 @@ std::string lldp_id_text(std::uint8_t subtype, std::string_view raw, bool chassi
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (std::size_t i = 0; i < s.size();) {
+    // Printable ASCII other than '"' and '\\' (nearly every name) is copied a run at a time.
+    std::size_t run = i;
+    while (run < s.size()) {
+      const auto c = static_cast<unsigned char>(s[run]);
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
@@ -260,16 +272,73 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+// inet_ntop() formats with sprintf(), byte by byte and group by group: most of the time of
+// rendering a device's addresses. These write the same text directly (tests compare the two).
+std::size_t format_ipv4(const std::uint8_t* a, char* out) noexcept {
+  char* p = out;
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) *p++ = '.';
+    const unsigned v = a[i];
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  }
+  return static_cast<std::size_t>(p - out);
+}
+
+std::size_t format_ipv6(const std::uint8_t* a, char* out) noexcept {
+  std::array<unsigned, 8> words{};
+  for (std::size_t i = 0; i < 8; ++i) words[i] = (unsigned{a[2 * i]} << 8) | a[2 * i + 1];
+  // The first longest run of two or more zero groups becomes "::" (RFC 5952 §4.2).
+  int best = -1;
+  int best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (words[static_cast<std::size_t>(i)] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && words[static_cast<std::size_t>(j)] == 0) ++j;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  if (best_len < 2) best = -1;
+  static constexpr char kHex[] = "0123456789abcdef";
+  char* p = out;
+  for (int i = 0; i < 8; ++i) {
+    if (best >= 0 && i >= best && i < best + best_len) {
+      if (i == best) *p++ = ':';
+      continue;
+    }
+    if (i != 0) *p++ = ':';
+    // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) addresses end in dotted form.
+    if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))) {
+      p += format_ipv4(a + 12, p);
+      return static_cast<std::size_t>(p - out);
+    }
+    const unsigned w = words[static_cast<std::size_t>(i)];
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      const unsigned digit = (w >> shift) & 0xfU;
+      started = started || digit != 0 || shift == 0;
+      if (started) *p++ = kHex[digit];
+    }
+  }
+  if (best >= 0 && best + best_len == 8) *p++ = ':';
+  return static_cast<std::size_t>(p - out);
+}
+
 std::string ipv4_text(const std::uint8_t* a) {
-  char buf[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, a, buf, sizeof buf);
-  return buf;
+  char buf[kAddressTextMax];
+  return {buf, format_ipv4(a, buf)};
 }
 
 std::string ipv6_text(const std::uint8_t* a) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET6, a, buf, sizeof buf);
-  return buf;
+  char buf[kAddressTextMax];
+  return {buf, format_ipv6(a, buf)};
 }
 
 void append_device_json(std::string& out, const capture::DeviceRecord& d) {

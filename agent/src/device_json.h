@@ -4,6 +4,8 @@
 // control characters and writes every byte of an invalid sequence as \u00XX (its Latin-1
 // reading), so the output is always valid JSON and no byte is silently lost.
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,7 +26,13 @@ std::string device_to_json(const capture::DeviceRecord& device);
 /// @p bytes made safe for a terminal: valid printable UTF-8 kept, anything else as \xNN.
 std::string printable(std::string_view bytes);
 
-/// IPv4/IPv6 text forms.
+/// IPv4/IPv6 text forms, the same as inet_ntop()'s: dotted quad; RFC 5952 (lower case, the
+/// first longest run of zero groups as "::", IPv4-mapped and -compatible addresses in dotted
+/// form). The format_ forms write at most kAddressTextMax bytes (no terminator) and return the
+/// length.
+inline constexpr std::size_t kAddressTextMax = 46;  // INET6_ADDRSTRLEN
+std::size_t format_ipv4(const std::uint8_t* a, char* out) noexcept;
+std::size_t format_ipv6(const std::uint8_t* a, char* out) noexcept;
 std::string ipv4_text(const std::uint8_t* a);
 std::string ipv6_text(const std::uint8_t* a);
 
