@@ -161,6 +161,9 @@ std::string format_hex(std::string_view raw, char separator);
 class DeviceTable {
  public:
   /// @p oui (optional, non-owning) must outlive the table; it supplies vendor and randomized.
+  /// It is read only when records are rendered (find, snapshot, for_each_sorted,
+  /// drain_changes), never by apply() or prefetch(): it may still be loading, on another thread,
+  /// while frames are applied.
   explicit DeviceTable(TableOptions options = {}, const OuiTable* oui = nullptr);
   ~DeviceTable();
   DeviceTable(DeviceTable&&) noexcept;
