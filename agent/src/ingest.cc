@@ -1,15 +1,21 @@
 // `edgeid ingest --pcap FILE [--pcap FILE …] [--json] [--oui-dir DIR]`: offline discovery.
 // Every file is opened before any is read, so a bad path fails fast without partial output.
 #include <array>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/cli.h"
 #include "args.h"
 #include "capture/decode.h"
 #include "capture/device_table.h"
+#include "capture/frame_batch.h"
 #include "capture/oui_table.h"
 #include "capture/pcap_source.h"
 #include "commands.h"
@@ -44,65 +50,157 @@ IngestOptions parse(std::span<const std::string_view> args) {
   return o;
 }
 
-// Decodes each packet and applies it to the table, a few frames late: the table's working set
-// (20 k devices: a few MB) does not fit in cache, so each frame's index bucket and then device
-// slot are prefetched while the frames before it are applied, instead of waiting for two cache
-// misses in a row on every frame.
-// Frames are applied in arrival order, each exactly once; a frame that carries text (names, DHCP
-// options, LLDP/CDP) views the packet buffer, which is only valid inside on_packet(), so it is
-// applied at once, after the frames still waiting. No allocation per packet beyond what the table
-// needs for new facts.
-class IngestSink final : public capture::PacketSink {
+// Reading and decoding run on a thread of their own, a few batches ahead of the thread that
+// applies the frames to the table: libpcap's copying of the file and the table's cache misses
+// then overlap instead of adding up, and the vendor registry loads while the first batches are
+// read. Frames are applied in file order, each exactly once; a batch carries the facts of its
+// frames and the bytes their texts view, so nothing refers to libpcap's buffer after on_packet().
+class Pipeline {
  public:
-  explicit IngestSink(capture::DeviceTable& table) : table_(table) {
-    for (auto& f : ring_) f = std::make_unique<capture::FrameFacts>();
+  static constexpr std::size_t kBatches = 4;
+  static constexpr std::size_t kFramesPerBatch = 2048;
+
+  Pipeline() {
+    for (std::size_t i = 0; i < kBatches; ++i) {
+      free_.push_back(std::make_unique<capture::FrameBatch>(kFramesPerBatch));
+    }
   }
+
+  /// Reader: an empty batch to fill, or nullptr when the consumer gave up.
+  std::unique_ptr<capture::FrameBatch> take_free() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return abandoned_ || !free_.empty(); });
+    if (abandoned_) return nullptr;
+    auto b = std::move(free_.front());
+    free_.pop_front();
+    return b;
+  }
+  /// Reader: hands a filled batch over.
+  void publish(std::unique_ptr<capture::FrameBatch> batch) {
+    const std::lock_guard lock(mutex_);
+    filled_.push_back(std::move(batch));
+    cv_.notify_all();
+  }
+  /// Reader: nothing more will come (@p error: why the reader stopped early).
+  void finish(std::exception_ptr error) {
+    const std::lock_guard lock(mutex_);
+    finished_ = true;
+    error_ = std::move(error);
+    cv_.notify_all();
+  }
+  /// Consumer: the next filled batch in order, or nullptr when the reader has finished.
+  std::unique_ptr<capture::FrameBatch> take_filled() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return finished_ || !filled_.empty(); });
+    if (filled_.empty()) return nullptr;
+    auto b = std::move(filled_.front());
+    filled_.pop_front();
+    return b;
+  }
+  /// Consumer: gives an applied batch back for reuse.
+  void recycle(std::unique_ptr<capture::FrameBatch> batch) {
+    batch->clear();
+    const std::lock_guard lock(mutex_);
+    free_.push_back(std::move(batch));
+    cv_.notify_all();
+  }
+  /// Consumer: stop the reader (the consumer failed); it exits at its next batch.
+  void abandon() {
+    const std::lock_guard lock(mutex_);
+    abandoned_ = true;
+    cv_.notify_all();
+  }
+  std::exception_ptr error() {
+    const std::lock_guard lock(mutex_);
+    return error_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<capture::FrameBatch>> free_;
+  std::deque<std::unique_ptr<capture::FrameBatch>> filled_;
+  bool finished_ = false;
+  bool abandoned_ = false;
+  std::exception_ptr error_;
+};
+
+// The reader thread's side: decodes each packet into a batch and passes full batches on.
+class DecodeSink final : public capture::PacketSink {
+ public:
+  explicit DecodeSink(Pipeline& pipeline) : pipeline_(pipeline), batch_(pipeline.take_free()) {}
   void on_packet(const capture::Packet& p) noexcept override {
-    if (count_ == kDepth) pop();
-    const std::size_t at = (head_ + count_) % kDepth;
-    capture::FrameFacts& f = *ring_[at];
-    capture::decode_frame(p.link, p.data, p.wire_length, f, counters_);
-    times_[at] = p.time;
-    ++count_;
-    if (views_packet(f)) {
-      flush();
-      return;
-    }
-    if (f.has_src) table_.prefetch(f.src, 0);
-    // The slot of the frame that arrived kPrefetchAge frames ago: its bucket is in cache by now.
-    if (count_ > kPrefetchAge) {
-      const capture::FrameFacts& w = *ring_[(head_ + count_ - 1 - kPrefetchAge) % kDepth];
-      if (w.has_src) table_.prefetch(w.src, 1);
+    if (!batch_) return;  // abandoned: the rest of the file is skipped
+    capture::decode_frame(p.link, p.data, p.wire_length, *facts_, counters_);
+    try {
+      if (batch_->append(*facts_, p.time)) return;
+      pipeline_.publish(std::move(batch_));
+      batch_ = pipeline_.take_free();
+      if (batch_) batch_->append(*facts_, p.time);  // an empty batch always takes a frame
+    } catch (...) {
+      // Allocation failure: remembered and reported by the consumer; the reader stops.
+      if (!failure_) failure_ = std::current_exception();
+      batch_.reset();
     }
   }
-  /// Applies every frame still waiting. Call after the last packet, before reading the table.
-  void flush() noexcept {
-    while (count_ > 0) pop();
+  bool stopped() const noexcept { return !batch_; }
+  /// Hands over the last, partly filled batch and tells the consumer that reading is over.
+  void finish() {
+    if (batch_ && !batch_->empty()) pipeline_.publish(std::move(batch_));
+    pipeline_.finish(failure_);
   }
   const capture::DecodeCounters& counters() const noexcept { return counters_; }
 
  private:
-  static constexpr std::size_t kDepth = 16;       // frames held back
-  static constexpr std::size_t kPrefetchAge = 4;  // frames between the two prefetch stages
-  static bool views_packet(const capture::FrameFacts& f) noexcept {
-    for (const auto& fact : f.view()) {
-      if (!fact.text.empty()) return true;
-    }
-    return false;
-  }
-  void pop() noexcept {
-    table_.apply(*ring_[head_], times_[head_]);
-    head_ = (head_ + 1) % kDepth;
-    --count_;
-  }
-
-  capture::DeviceTable& table_;
-  std::array<std::unique_ptr<capture::FrameFacts>, kDepth> ring_;
-  std::array<platform::Timestamp, kDepth> times_{};
-  std::size_t head_ = 0;
-  std::size_t count_ = 0;
+  Pipeline& pipeline_;
+  std::unique_ptr<capture::FrameBatch> batch_;
+  std::unique_ptr<capture::FrameFacts> facts_ = std::make_unique<capture::FrameFacts>();
   capture::DecodeCounters counters_;
+  std::exception_ptr failure_;
 };
+
+// The consumer's side: applies a batch's frames in order. The table's working set (20 k devices:
+// a few MB) does not fit in cache, so each frame's index bucket and then device slot are
+// prefetched while the frames before it are applied, instead of waiting for two cache misses in
+// a row on every frame.
+void apply_batch(const capture::FrameBatch& batch, capture::FrameFacts& facts,
+                 capture::DeviceTable& table) noexcept {
+  constexpr std::size_t kBucketAhead = 16;  // frames between the bucket's prefetch and the apply
+  constexpr std::size_t kSlotAhead = 12;    // ... and the slot's, once its bucket has arrived
+  const std::size_t n = batch.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + kBucketAhead < n) {
+      if (const auto* mac = batch.source(i + kBucketAhead)) table.prefetch(*mac, 0);
+    }
+    if (i + kSlotAhead < n) {
+      if (const auto* mac = batch.source(i + kSlotAhead)) table.prefetch(*mac, 1);
+    }
+    const auto when = batch.load(i, facts);
+    table.apply(facts, when);
+  }
+}
+
+// The reader thread: every file in turn, in the order given.
+void read_all(Pipeline& pipeline,
+              const std::vector<std::unique_ptr<capture::PacketSource>>& sources,
+              const std::vector<std::string>& files, std::vector<std::string>& errors,
+              capture::DecodeCounters& counters) {
+  DecodeSink sink(pipeline);
+  for (std::size_t i = 0; i < sources.size() && !sink.stopped(); ++i) {
+    for (;;) {
+      std::size_t delivered = 0;
+      const auto ec = sources[i]->dispatch(-1, sink, delivered);
+      if (ec == capture::errc::end_of_file || sink.stopped()) break;
+      if (ec) {
+        // Like tcpdump: what was read is still reported, and the run fails.
+        errors.push_back(files[i] + ": " + ec.message() + ": " + sources[i]->last_error());
+        break;
+      }
+    }
+  }
+  counters = sink.counters();
+  sink.finish();
+}
 
 void print_table(std::ostream& out, const capture::DeviceTable& table) {
   struct Row {
@@ -188,33 +286,66 @@ int run_ingest(const CommandArgs& a) {
     sources.push_back(std::move(source));
   }
 
+  Pipeline pipeline;
+  std::vector<std::string> read_errors;  // written by the reader, read after join()
+  capture::DecodeCounters counters;      // likewise
+  std::thread reader([&]() noexcept {
+    try {
+      read_all(pipeline, sources, o.files, read_errors, counters);
+    } catch (...) {
+      pipeline.finish(std::current_exception());
+    }
+  });
+  // Whatever happens here, the reader is released and joined before its captures go away.
+  struct Join {
+    Pipeline& pipeline;
+    std::thread& reader;
+    ~Join() {
+      if (!reader.joinable()) return;
+      pipeline.abandon();
+      reader.join();
+    }
+  } join{pipeline, reader};
+
+  // The table reads the vendor registry only when it renders records: it loads on a thread of
+  // its own while the frames are applied.
   capture::OuiTable oui;
   std::vector<std::string> problems;
-  oui.load_directory(o.oui_dir, problems);
-  for (const auto& p : problems) {
-    a.err << "edgeid ingest: warning: vendor registry not loaded: " << p << '\n';
-  }
+  std::exception_ptr oui_error;
+  std::thread oui_loader([&]() noexcept {
+    try {
+      oui.load_directory(o.oui_dir, problems);
+    } catch (...) {
+      oui_error = std::current_exception();
+    }
+  });
+  struct JoinLoader {
+    std::thread& loader;
+    ~JoinLoader() {
+      if (loader.joinable()) loader.join();
+    }
+  } join_loader{oui_loader};
 
   capture::TableOptions table_options;
   table_options.track_changes = false;
   capture::DeviceTable table(table_options, &oui);
-  IngestSink sink(table);
-  int status = kExitOk;
-  for (std::size_t i = 0; i < sources.size(); ++i) {
-    for (;;) {
-      std::size_t delivered = 0;
-      const auto ec = sources[i]->dispatch(-1, sink, delivered);
-      if (ec == capture::errc::end_of_file) break;
-      if (ec) {
-        // Like tcpdump: what was read is still reported, and the run fails.
-        a.err << "edgeid ingest: " << o.files[i] << ": " << ec.message() << ": "
-              << sources[i]->last_error() << '\n';
-        status = kExitRuntime;
-        break;
-      }
-    }
+  auto facts = std::make_unique<capture::FrameFacts>();
+  while (auto batch = pipeline.take_filled()) {
+    apply_batch(*batch, *facts, table);
+    pipeline.recycle(std::move(batch));
   }
-  sink.flush();
+  reader.join();
+  oui_loader.join();
+  if (auto error = pipeline.error()) std::rethrow_exception(error);
+  if (oui_error) std::rethrow_exception(oui_error);
+  for (const auto& p : problems) {
+    a.err << "edgeid ingest: warning: vendor registry not loaded: " << p << '\n';
+  }
+  int status = kExitOk;
+  for (const auto& e : read_errors) {
+    a.err << "edgeid ingest: " << e << '\n';
+    status = kExitRuntime;
+  }
 
   if (o.json) {
     // One record at a time into one buffer, written in large blocks: the output never holds
@@ -234,7 +365,7 @@ int run_ingest(const CommandArgs& a) {
   } else {
     print_table(a.out, table);
   }
-  print_counters(a.err, o.files.size(), sink.counters(), table);
+  print_counters(a.err, o.files.size(), counters, table);
   return status;
 }
 

@@ -126,6 +126,12 @@ def main(binary):
     code, out, err = run(binary, "--json", "--pcap", cut)
     check(code == 1, f"truncated file: exit {code}, want 1")
     check('"3c:22:fb:00:00:09"' in out, "truncated file: first device not printed")
+    # ... and the files after it are still read, the error naming the file it came from.
+    code, out, err = run(binary, "--json", "--pcap", cut, "--pcap", b)
+    check(code == 1, f"truncated then good file: exit {code}, want 1")
+    check('"3c:22:fb:00:00:09"' in out and '"02:00:00:00:00:01"' in out,
+          f"truncated then good file: devices {out!r}")
+    check(f"edgeid ingest: {cut}:" in err, f"truncated then good file: error line {err!r}")
 
     # Linux cooked capture (DLT 113) goes through the same path.
     sll = struct.pack(">HHH", 0, 1, 6) + mac("3c:22:fb:00:00:07") + b"\0\0" + b"\x08\x06"
