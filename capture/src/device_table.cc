@@ -819,21 +819,29 @@ std::vector<DeviceRecord> DeviceTable::snapshot() const {
 }
 
 void DeviceTable::for_each_sorted(const std::function<void(const DeviceRecord&)>& visit) const {
+  for_each_of(sorted_handles(), visit);
+}
+
+std::vector<std::uint32_t> DeviceTable::sorted_handles() const {
+  return impl_->sorted_slots();
+}
+
+void DeviceTable::for_each_of(std::span<const std::uint32_t> handles,
+                              const std::function<void(const DeviceRecord&)>& visit) const {
   // MAC order is not memory order: every slot is a cache miss, and its details another. Both are
   // requested a few devices ahead of the one being filled.
   constexpr std::size_t kSlotAhead = 8;
   constexpr std::size_t kDetailsAhead = 4;
   const Impl& t = *impl_;
-  const auto order = t.sorted_slots();
   DeviceRecord r;
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    if (i + kSlotAhead < order.size()) __builtin_prefetch(&t.slots[order[i + kSlotAhead]]);
-    if (i + kDetailsAhead < order.size()) {
-      if (const Details* d = t.slots[order[i + kDetailsAhead]].details.get()) {
+  for (std::size_t i = 0; i < handles.size(); ++i) {
+    if (i + kSlotAhead < handles.size()) __builtin_prefetch(&t.slots[handles[i + kSlotAhead]]);
+    if (i + kDetailsAhead < handles.size()) {
+      if (const Details* d = t.slots[handles[i + kDetailsAhead]].details.get()) {
         __builtin_prefetch(d);
       }
     }
-    t.fill_record(t.slots[order[i]], ~0U, r);
+    t.fill_record(t.slots[handles[i]], ~0U, r);
     visit(r);
   }
 }

@@ -4,6 +4,10 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -276,6 +280,36 @@ TEST_CASE("device table: churn through a small cap keeps the index consistent") 
   }
   CHECK(found == 64);
   CHECK(t.table.snapshot().size() == 64);
+}
+
+TEST_CASE("device table: parts of sorted_handles rendered on two threads give for_each_sorted") {
+  Fixture t;
+  for (std::uint64_t i = 0; i < 300; ++i) {
+    const auto mac = MacAddress::from_u64(0x3c22fb000000 + (i * 7919) % 1000);
+    t.ip_from(mac, 10, 1, static_cast<int>(i / 200), static_cast<int>(i % 200));
+  }
+  std::vector<std::string> want;
+  t.table.for_each_sorted([&](const DeviceRecord& d) {
+    want.push_back(d.mac.to_string() + std::to_string(d.ipv4.size()));
+  });
+  const auto handles = t.table.sorted_handles();
+  REQUIRE(handles.size() == want.size());
+  const std::span<const std::uint32_t> all(handles);
+  const std::size_t half = all.size() / 2;
+  std::vector<std::string> first;
+  std::vector<std::string> second;
+  std::thread other([&] {
+    t.table.for_each_of(all.subspan(half), [&](const DeviceRecord& d) {
+      second.push_back(d.mac.to_string() + std::to_string(d.ipv4.size()));
+    });
+  });
+  t.table.for_each_of(all.first(half), [&](const DeviceRecord& d) {
+    first.push_back(d.mac.to_string() + std::to_string(d.ipv4.size()));
+  });
+  other.join();
+  first.insert(first.end(), second.begin(), second.end());
+  CHECK(first == want);
+  CHECK(want.size() == 300);
 }
 
 TEST_CASE("device table: for_each_sorted visits what snapshot returns, in MAC order") {

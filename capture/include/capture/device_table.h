@@ -40,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -192,6 +193,15 @@ class DeviceTable {
   /// call (one record is refilled for each device). Same records as snapshot(), without holding
   /// them all at once: the way to print a large table.
   void for_each_sorted(const std::function<void(const DeviceRecord&)>& visit) const;
+  /// The devices sorted by MAC, as opaque handles for for_each_of(): the order is computed once
+  /// and parts of it can then be rendered by several threads at once. Handles are valid until
+  /// the table next changes.
+  std::vector<std::uint32_t> sorted_handles() const;
+  /// Calls @p visit for the devices of @p handles (from sorted_handles()), in that order, with a
+  /// record valid only during the call. Only reads the table: threads may visit parts of the
+  /// same handles concurrently as long as nothing applies frames meanwhile.
+  void for_each_of(std::span<const std::uint32_t> handles,
+                   const std::function<void(const DeviceRecord&)>& visit) const;
   /// Appends one Observation per MAC that changed since the previous call (evictions included)
   /// and forgets those changes. Does nothing useful when track_changes is off.
   void drain_changes(std::vector<Observation>& out);
