@@ -10,7 +10,7 @@
 #                             exactly N, so every MAC of its truth table is in the replay)
 #   --macs N                  devices in the generated capture (default 5000)
 #   --buffer-kib N            capture buffer, as tcpdump -B / pcap_set_buffer_size (default 32768;
-#                             the agent's own default is 4096)
+#                             the agent's own default is 8192)
 #   --workdir DIR             keep the capture files there (default: a temp dir, removed at exit)
 #   --gen PATH, --floor PATH  edgeid-gen-capture / edgeid-bench-floor (default: EDGEID_BIN's build)
 #

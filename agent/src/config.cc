@@ -68,7 +68,7 @@ const Field<CaptureConfig> kCapture[] = {
     {"pcap_files", &CaptureConfig::pcap_files, kPath},
     {"bpf", &CaptureConfig::bpf},
     {"snaplen", &CaptureConfig::snaplen, kNone, {}, 1600, 64, 262144},
-    {"buffer_mib", &CaptureConfig::buffer_mib, kNone, {}, 4, 1, 1024},
+    {"buffer_mib", &CaptureConfig::buffer_mib, kNone, {}, 8, 1, 1024},
     {"max_devices", &CaptureConfig::max_devices, kNone, {}, 200'000, 1, 100'000'000},
     {"oui_dir", &CaptureConfig::oui_dir, kPath, "/usr/share/ieee-data"},
 };

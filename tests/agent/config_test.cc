@@ -50,7 +50,7 @@ TEST_CASE("config: an empty object gives every table default") {
   CHECK(c.capture.all_interfaces);
   CHECK(c.capture.interfaces.empty());
   CHECK(c.capture.snaplen == 1600);
-  CHECK(c.capture.buffer_mib == 4);
+  CHECK(c.capture.buffer_mib == 8);
   CHECK(c.capture.max_devices == 200000);
   CHECK(c.capture.oui_dir == "/usr/share/ieee-data");
   CHECK(c.store.flush_interval_s == 5);
