@@ -131,9 +131,8 @@ void CaptureWorker::publish() {
   snap.files = config_.pcap_files.size();
   std::lock_guard lock(mutex_);
   for (auto& o : drained_) {
-    auto& p = published_[o.record.mac];
-    p.changes |= o.changes;
-    p.record = std::move(o.record);
+    const auto mac = o.record.mac;
+    capture::absorb(published_[mac], std::move(o));
   }
   // A burst (a capture file, a busy minute) must not leave its peak allocated for good.
   if (drained_.capacity() > 1024) std::vector<capture::Observation>().swap(drained_);
@@ -148,11 +147,7 @@ void CaptureWorker::take(PendingMap& out) {
     out.swap(published_);
     return;
   }
-  for (auto& [mac, p] : published_) {
-    auto& slot = out[mac];
-    slot.changes |= p.changes;
-    slot.record = std::move(p.record);
-  }
+  for (auto& [mac, p] : published_) capture::absorb(out[mac], std::move(p));
   published_.clear();
 }
 

@@ -47,10 +47,9 @@ class CaptureWorker {
  public:
   static constexpr std::chrono::milliseconds kPublishInterval{200};
 
-  struct Pending {
-    std::uint32_t changes = 0;  ///< capture::Change bits since the last take()
-    capture::DeviceRecord record;
-  };
+  /// A MAC's observations since the last take(), folded together (capture::absorb): change
+  /// bits since then, the record with every group any of them carried.
+  using Pending = capture::Observation;
   using PendingMap = std::unordered_map<platform::MacAddress, Pending>;
 
   /// @p interfaces: the live interfaces to open (already resolved from the configuration).

@@ -691,10 +691,16 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
     CaptureWorker::PendingMap taken;
     capture_->take(taken);
     for (auto& [mac, p] : taken) {
+      // An eviction alone observed nothing: the record as merged stands.
+      if ((p.changes & ~capture::change_evicted) == 0) continue;
       auto [slot, inserted] = deferred_.try_emplace(mac);
+      store::DeviceRecord observed = observed_record(p.record);
+      // The observation carries only the groups that changed; the rest of what was deferred
+      // before for this MAC still holds.
+      if (!inserted) complete_observed(observed, p.changes, slot->second.record);
       if (inserted) slot->second.since = now_mono;
       slot->second.changes |= p.changes;
-      slot->second.record = observed_record(p.record);
+      slot->second.record = std::move(observed);
     }
   }
   MergeInput input;
@@ -705,6 +711,10 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
     const bool due = everything || (it->second.changes & ~kActivityOnly) != 0 ||
                      !state_.devices.contains(it->first) || now_mono - it->second.since >= interval;
     if (due) {
+      // Groups no observation since the last round carried are as the merge state has them.
+      if (const auto known = state_.devices.find(it->first); known != state_.devices.end()) {
+        complete_observed(it->second.record, it->second.changes, known->second);
+      }
       input.observed.push_back(std::move(it->second.record));
       it = deferred_.erase(it);
     } else {

@@ -321,6 +321,23 @@ store::DeviceRecord observed_record(const capture::DeviceRecord& d) {
   return r;
 }
 
+void complete_observed(store::DeviceRecord& record, std::uint32_t carried,
+                       const store::DeviceRecord& known) {
+  if ((carried & capture::change_created) != 0) return;
+  if ((carried & capture::change_vlans) == 0) record.vlans = known.vlans;
+  if ((carried & capture::change_ipv4) == 0) record.ipv4 = known.ipv4;
+  if ((carried & capture::change_ipv6) == 0) record.ipv6 = known.ipv6;
+  if ((carried & capture::change_names) == 0) {
+    record.hostname = known.hostname;
+    record.hostname_source = known.hostname_source;
+  }
+  if ((carried & capture::change_dhcp) == 0) {
+    record.dhcp_vendor_class = known.dhcp_vendor_class;
+    record.dhcp_param_list = known.dhcp_param_list;
+    record.dhcp_client_id = known.dhcp_client_id;
+  }
+}
+
 MergeResult merge(const MergeState& state, MergeInput input, const MergeOptions& options) {
   MergeState next = state;
   MergeResult result = merge_into(next, std::move(input), options);

@@ -846,6 +846,46 @@ void DeviceTable::for_each_of(std::span<const std::uint32_t> handles,
   }
 }
 
+void absorb(Observation& into, Observation&& newer) {
+  const std::uint32_t groups = (newer.changes & change_created) != 0 ? ~0U : newer.changes;
+  into.record.mac = newer.record.mac;
+  if ((newer.changes & change_evicted) != 0 && (newer.changes & change_created) == 0) {
+    // An eviction carries nothing but the MAC: what was observed before it still stands.
+    into.changes |= newer.changes;
+    return;
+  }
+  into.changes |= newer.changes;
+  DeviceRecord& a = into.record;
+  DeviceRecord& b = newer.record;
+  a.mac = b.mac;
+  a.randomized = b.randomized;
+  a.vendor = std::move(b.vendor);
+  a.router = b.router;
+  a.multi_vlan = b.multi_vlan;
+  a.first_seen = b.first_seen;
+  a.last_seen = b.last_seen;
+  a.packets = b.packets;
+  a.bytes = b.bytes;
+  a.sources = b.sources;
+  if (groups & change_vlans) a.vlans = std::move(b.vlans);
+  if (groups & change_ipv4) a.ipv4 = std::move(b.ipv4);
+  if (groups & change_ipv6) a.ipv6 = std::move(b.ipv6);
+  if (groups & change_names) {
+    a.names = std::move(b.names);
+    a.hostname_source = b.hostname_source;
+    a.hostname = std::move(b.hostname);
+  }
+  if (groups & change_dhcp) {
+    a.dhcp_vendor_class = std::move(b.dhcp_vendor_class);
+    a.dhcp_param_list = std::move(b.dhcp_param_list);
+    a.dhcp_client_id = std::move(b.dhcp_client_id);
+    a.dhcpv6_duid = std::move(b.dhcpv6_duid);
+    a.dhcpv6_vendor_class = std::move(b.dhcpv6_vendor_class);
+  }
+  if (groups & change_lldp) a.lldp = std::move(b.lldp);
+  if (groups & change_cdp) a.cdp = std::move(b.cdp);
+}
+
 void DeviceTable::drain_changes(std::vector<Observation>& out) {
   Impl& t = *impl_;
   for (const auto& mac : t.evicted) {

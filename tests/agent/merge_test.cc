@@ -113,6 +113,45 @@ const DeviceRecord& at(const MergeResult& r, const char* m) {
 
 }  // namespace
 
+TEST_CASE("merge: complete_observed fills only the groups an observation does not carry") {
+  using edgeid::agent::complete_observed;
+  namespace cap = edgeid::capture;
+  DeviceRecord known = device("3c:22:fb:00:00:01", "laptop-1");
+  known.vlans = {20};
+  known.ipv4 = {{10, 0, 0, 5}};
+  known.ipv6 = {{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+  known.dhcp_vendor_class = "MSFT 5.0";
+  known.dhcp_param_list = "\x01\x03";
+  known.dhcp_client_id = std::string("\x01") + "abc";
+
+  DeviceRecord activity = device("3c:22:fb:00:00:01");  // counters only, newer
+  activity.packets = 99;
+  complete_observed(activity, cap::change_activity, known);
+  CHECK(activity.packets == 99);
+  CHECK(activity.vlans == known.vlans);
+  CHECK(activity.ipv4 == known.ipv4);
+  CHECK(activity.ipv6 == known.ipv6);
+  CHECK(activity.hostname == "laptop-1");
+  CHECK(activity.hostname_source == known.hostname_source);
+  CHECK(activity.dhcp_vendor_class == "MSFT 5.0");
+  CHECK(activity.dhcp_param_list == known.dhcp_param_list);
+  CHECK(activity.dhcp_client_id == known.dhcp_client_id);
+
+  DeviceRecord moved = device("3c:22:fb:00:00:01", "laptop-1b");  // a new address and name
+  moved.ipv4 = {{10, 0, 0, 6}};
+  complete_observed(moved, cap::change_activity | cap::change_ipv4 | cap::change_names, known);
+  CHECK(moved.ipv4 == std::vector<std::array<std::uint8_t, 4>>{{10, 0, 0, 6}});
+  CHECK(moved.hostname == "laptop-1b");
+  CHECK(moved.vlans == known.vlans);  // not carried: kept
+  CHECK(moved.dhcp_vendor_class == "MSFT 5.0");
+
+  DeviceRecord fresh = device("3c:22:fb:00:00:01");  // created anew: nothing is taken over
+  complete_observed(fresh, cap::change_created | cap::change_activity, known);
+  CHECK(fresh.ipv4.empty());
+  CHECK(fresh.hostname.empty());
+  CHECK(fresh.vlans.empty());
+}
+
 TEST_CASE("merge: an exact Wi-Fi MAC matches with confidence 1.0") {
   const auto r =
       run({}, {device("00:11:22:33:44:55")}, std::vector{identity(1, "PC1", "00:11:22:33:44:55")});

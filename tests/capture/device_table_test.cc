@@ -379,6 +379,58 @@ TEST_CASE("device table: drain_changes reports only what changed") {
   CHECK(changes[0].record.hostname == "pc");
 }
 
+TEST_CASE("device table: absorb folds later drains without losing the groups they lack") {
+  TableOptions o;
+  o.max_devices = 1;
+  Fixture t(o);
+  std::vector<Observation> drained;
+  t.ip_from(kHost, 10, 0, 0, 2);
+  t.feed(dhcp_request(kHost, "pc"));
+  t.table.drain_changes(drained);
+  REQUIRE(drained.size() == 1);
+  Observation kept;
+  absorb(kept, std::move(drained[0]));
+  drained.clear();
+
+  t.ip_from(kHost, 10, 0, 0, 2);  // activity only: the drain has no addresses, no names
+  t.table.drain_changes(drained);
+  REQUIRE(drained.size() == 1);
+  REQUIRE(drained[0].changes == change_activity);
+  absorb(kept, std::move(drained[0]));
+  drained.clear();
+  CHECK(kept.record.mac == kHost);
+  CHECK((kept.changes & change_created) != 0);
+  CHECK((kept.changes & change_activity) != 0);
+  CHECK(kept.record.ipv4.size() == 1);
+  CHECK(kept.record.hostname == "pc");
+  CHECK(kept.record.packets == 3);  // counters are the latest
+
+  t.ip_from(kOther, 10, 0, 0, 3);  // the cap of 1 evicts kHost: the eviction carries only the MAC
+  t.table.drain_changes(drained);
+  bool evicted = false;
+  for (auto& d : drained) {
+    if (d.record.mac != kHost) continue;
+    CHECK(d.changes == change_evicted);
+    absorb(kept, std::move(d));
+    evicted = true;
+  }
+  REQUIRE(evicted);
+  drained.clear();
+  CHECK((kept.changes & change_evicted) != 0);
+  CHECK(kept.record.ipv4.size() == 1);
+  CHECK(kept.record.hostname == "pc");
+
+  t.arp_from(kHost, 10, 0, 0, 9);  // seen again: created anew, its record replaces everything
+  t.table.drain_changes(drained);
+  for (auto& d : drained) {
+    if (d.record.mac == kHost) absorb(kept, std::move(d));
+  }
+  CHECK(kept.record.hostname.empty());
+  REQUIRE(kept.record.ipv4.size() == 1);
+  CHECK(kept.record.ipv4[0] == std::array<std::uint8_t, 4>{10, 0, 0, 9});
+  CHECK(kept.record.packets == 1);
+}
+
 TEST_CASE("device table: evictions are reported by drain_changes") {
   TableOptions o;
   o.max_devices = 1;

@@ -84,6 +84,13 @@ bool is_entra_only(const store::IdentityRecord& identity) noexcept;
 /// VLANs keep the innermost tag of each stack; hostname_source is NameSource + 1 (0: none).
 store::DeviceRecord observed_record(const capture::DeviceRecord& device);
 
+/// Completes @p record, an observation in the store's form that carries only the
+/// capture::Change groups in @p carried (its timestamps, counters and flags are always current),
+/// with the observed fields of every other group from @p known (what the store holds for that
+/// MAC): VLANs, IPv4, IPv6, host name, DHCP. Does nothing when @p carried has change_created.
+void complete_observed(store::DeviceRecord& record, std::uint32_t carried,
+                       const store::DeviceRecord& known);
+
 /// An identity as the merge state holds it: the same content as store::IdentityRecord, with the
 /// thirteen texts in cloud::IdentityTexts (two shared blocks; with a pool, the OS/model/... block
 /// is one copy per distinct combination) instead of a std::string each: a tenant's 100 k

@@ -154,6 +154,14 @@ struct Observation {
   DeviceRecord record;
 };
 
+/// Folds @p newer, a later observation of the same MAC, into @p into, as if both had been drained
+/// at once: the change bits are combined, the fields always filled (timestamps, counters,
+/// sources, vendor, flags) are taken from @p newer, and each group from @p newer only if
+/// @p newer carries it (its change bit, or change_created). Whoever keeps observations across
+/// drains must fold them this way: replacing one by the next would lose the groups that the
+/// later one does not carry (an activity-only drain has no addresses or names).
+void absorb(Observation& into, Observation&& newer);
+
 /// "1,3,6,15": option 55 codes in decimal, wire order (the Fingerbank fingerprint format).
 std::string format_param_list(std::string_view raw);
 /// Bytes as lower-case hex with @p separator between bytes ('\0' for none).
