@@ -713,7 +713,7 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
     if (due) {
       // Groups no observation since the last round carried are as the merge state has them.
       if (const auto known = state_.devices.find(it->first); known != state_.devices.end()) {
-        complete_observed(it->second.record, it->second.changes, known->second);
+        complete_observed(it->second.record, it->second.changes, known->second.record());
       }
       input.observed.push_back(std::move(it->second.record));
       it = deferred_.erase(it);
@@ -784,7 +784,7 @@ void Daemon::apply_retention() {
   const auto cutoff = now.unix_seconds() - config_.store.retention_days * 86400;
   store::Batch batch;
   for (auto it = state_.devices.begin(); it != state_.devices.end();) {
-    if (it->second.last_seen.unix_seconds() >= cutoff || deferred_.contains(it->first)) {
+    if (it->second.last_seen().unix_seconds() >= cutoff || deferred_.contains(it->first)) {
       ++it;
       continue;
     }
@@ -953,12 +953,13 @@ json::object Daemon::devices(const DeviceQuery& q) {
   };
   const bool want_identity_only = !q.state || *q.state == "identity_only";
   if (!q.state || *q.state != "identity_only") {
-    for (const auto& [mac, d] : state_.devices) {
-      const auto state = static_cast<RecordState>(d.state);
+    for (const auto& [mac, packed] : state_.devices) {
+      const auto state = static_cast<RecordState>(packed.state);
       if (q.state && to_string(state) != *q.state) continue;
+      if (q.seen_since && packed.last_seen().unix_seconds() < *q.seen_since) continue;
+      if (q.randomized && !packed.randomized()) continue;
+      const store::DeviceRecord d = packed.record();
       if (q.vlan && std::find(d.vlans.begin(), d.vlans.end(), *q.vlan) == d.vlans.end()) continue;
-      if (q.seen_since && d.last_seen.unix_seconds() < *q.seen_since) continue;
-      if (q.randomized && !d.randomized) continue;
       if (q.noncompliant) {
         const auto* id = identity_of(d);
         if (id == nullptr || id->compliance_state() != "noncompliant") continue;
@@ -982,11 +983,12 @@ std::optional<json::object> Daemon::device(const std::string& key) {
   json::array found;
   if (const auto parsed = MacAddress::parse(key)) {
     if (const auto it = state_.devices.find(*parsed); it != state_.devices.end()) {
-      found.push_back(record_value(it->second));
+      found.push_back(record_value(it->second.record()));
     }
   } else {
     const std::string wanted = lower(key);
-    for (const auto& [mac, d] : state_.devices) {
+    for (const auto& [mac, packed] : state_.devices) {
+      const store::DeviceRecord d = packed.record();
       bool match = false;
       for (const auto& a : d.ipv4) match = match || ipv4_text(a.data()) == key;
       for (const auto& a : d.ipv6) match = match || ipv6_text(a.data()) == wanted;

@@ -78,14 +78,14 @@ std::error_code read_inventory(store::Store& store, std::vector<InventoryRecord>
   for (const auto& [mac, d] : state.devices) {
     InventoryRecord r;
     r.state = static_cast<RecordState>(d.state);
-    r.device = d;
+    r.device = d.record();
     r.version = d.version;
     if (!d.intune_id.is_nil()) {
       if (const auto id = state.identities.find(d.intune_id); id != state.identities.end()) {
         r.identity = id->second.record();
       }
     }
-    r.json = device_record_json(d, r.identity ? &*r.identity : nullptr, sensor);
+    r.json = device_record_json(*r.device, r.identity ? &*r.identity : nullptr, sensor);
     out.push_back(std::move(r));
   }
   for (const auto& [key, io] : state.identity_only) {

@@ -29,11 +29,15 @@ bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
 }
 
 // hostname_source codes (NameSource + 1) that count as DHCP names for rule 2.
-bool dhcp_name(const store::DeviceRecord& d) noexcept {
-  if (d.hostname.empty() || d.hostname_source == 0) return false;
-  const auto s = static_cast<capture::NameSource>(d.hostname_source - 1);
+bool dhcp_name(std::string_view hostname, std::uint8_t source) noexcept {
+  if (hostname.empty() || source == 0) return false;
+  const auto s = static_cast<capture::NameSource>(source - 1);
   return s == capture::NameSource::dhcp || s == capture::NameSource::dhcp_fqdn ||
          s == capture::NameSource::dhcpv6_fqdn;
+}
+
+bool dhcp_name(const PackedDevice& d) noexcept {
+  return dhcp_name(d.hostname(), d.hostname_source());
 }
 
 // Most recent last_sync first; the smaller key breaks ties so results are deterministic.
@@ -127,14 +131,17 @@ std::string guid_entity(const Guid& id) {
 
 // The merge fields of a record, to tell an identity/match/state change (priority 1) from an
 // observation change (priority 0).
-bool same_merge(const store::DeviceRecord& a, const store::DeviceRecord& b) noexcept {
+// (Records in the store's form or packed: the merge fields have the same names in both.)
+template <typename A, typename B>
+bool same_merge(const A& a, const B& b) noexcept {
   return a.state == b.state && a.intune_id == b.intune_id &&
          a.entra_device_id == b.entra_device_id && a.match_by == b.match_by &&
          a.match_confidence_permille == b.match_confidence_permille && a.conflicts == b.conflicts;
 }
 
 // Sets the merge fields (those same_merge() compares) of @p to from @p from.
-void assign_merge(store::DeviceRecord& to, const store::DeviceRecord& from) {
+template <typename To, typename From>
+void assign_merge(To& to, const From& from) {
   to.state = from.state;
   to.intune_id = from.intune_id;
   to.entra_device_id = from.entra_device_id;
@@ -391,19 +398,21 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     const auto it = s.devices.find(o.mac);
     if (it == s.devices.end()) {
       observed[o.mac] |= kNew;
-      const MacAddress mac = o.mac;
-      s.devices.emplace(mac, std::move(o));
+      s.devices.emplace(o.mac, PackedDevice(o));
+      o = store::DeviceRecord();  // free its strings as the packed set grows
       continue;
     }
     store::DeviceRecord merged = std::move(o);
-    const store::DeviceRecord& old = it->second;
+    const store::DeviceRecord old = it->second.record();
     merged.first_seen = std::min(merged.first_seen, old.first_seen);
     merged.version = old.version;
     assign_merge(merged, old);
     auto& flags = observed[it->first];
     // A MAC listed twice keeps "new" and accumulates "changed".
-    if (!(merged == old)) flags |= kObservedChanged;
-    it->second = std::move(merged);
+    if (!(merged == old)) {
+      flags |= kObservedChanged;
+      it->second.set_observed(merged);
+    }
   }
   input.observed = {};
 
@@ -422,9 +431,9 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   }
   std::sort(by_mac.begin(), by_mac.end());
   std::sort(by_name.begin(), by_name.end());
-  std::vector<Entry<const std::string*>> device_names;
+  std::vector<Entry<std::string_view>> device_names;  // views into the packed devices
   for (const auto& [mac, d] : s.devices) {
-    if (dhcp_name(d)) device_names.push_back({name_hash(d.hostname), &d.hostname});
+    if (dhcp_name(d)) device_names.push_back({name_hash(d.hostname()), d.hostname()});
   }
   std::sort(device_names.begin(), device_names.end());
 
@@ -451,18 +460,19 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     } else if (dhcp_name(d)) {
       // Unique on both sides: one identity and one device with this name (hash collisions
       // are told apart by comparing the names).
-      const std::uint64_t h = name_hash(d.hostname);
+      const std::string_view hostname = d.hostname();
+      const std::uint64_t h = name_hash(hostname);
       const PackedIdentity* only = nullptr;
       std::size_t identities_named = 0;
       for (auto [e, end] = entries(by_name, h); e != end; ++e) {
-        if (same_host_name(e->target->device_name(), d.hostname)) {
+        if (same_host_name(e->target->device_name(), hostname)) {
           only = e->target;
           ++identities_named;
         }
       }
       std::size_t devices_named = 0;
       for (auto [e, end] = entries(device_names, h); e != end; ++e) {
-        if (same_host_name(*e->target, d.hostname)) ++devices_named;
+        if (same_host_name(e->target, hostname)) ++devices_named;
       }
       if (identities_named == 1 && devices_named == 1) {
         winner = only;
@@ -504,7 +514,8 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     if (is_new) d.version = 0;
     ++d.version;
     ++result.changed_records;
-    result.batch.devices.push_back(d);
+    const store::DeviceRecord record = d.record();
+    result.batch.devices.push_back(record);
     store::OutboxItem item;
     item.kind = kOutboxDevice;
     item.priority = important ? 1 : 0;
@@ -515,10 +526,9 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     std::optional<store::IdentityRecord> identity;
     if (winner != nullptr) identity = winner->record();
     const store::IdentityRecord* const unpacked = identity ? &*identity : nullptr;
-    item.payload = device_record_json(d, unpacked, options.sensor_id);
+    item.payload = device_record_json(record, unpacked, options.sensor_id);
     result.batch.outbox.push_back(std::move(item));
 
-    const store::DeviceRecord& record = d;  // lambdas cannot capture structured bindings (C++20)
     auto event = [&](std::string_view type, std::uint8_t priority) {
       store::OutboxItem e;
       e.kind = kOutboxEvent;
@@ -537,7 +547,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
       event("device.noncompliant_seen", 1);
     }
     if (!is_managed && (is_new || !old_unmanaged)) event("device.unmanaged_seen", 0);
-    if (is_managed && d.randomized && (is_new || old_id != d.intune_id)) {
+    if (is_managed && record.randomized && (is_new || old_id != d.intune_id)) {
       event("device.randomized_matched", 1);
     }
     maybe_spill(result.batch, options);

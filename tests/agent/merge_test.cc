@@ -2,6 +2,7 @@
 #include "agent/merge.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -107,11 +108,69 @@ std::vector<std::string> event_list(const Round& r) {
   return out;
 }
 
-const DeviceRecord& at(const MergeResult& r, const char* m) {
-  return r.next.devices.at(mac(m));
+DeviceRecord at(const MergeResult& r, const char* m) {
+  return r.next.devices.at(mac(m)).record();
 }
 
 }  // namespace
+
+TEST_CASE("merge: a packed device gives back exactly the record it was made from") {
+  using edgeid::agent::PackedDevice;
+  DeviceRecord full = device("3c:22:fb:00:00:07", "LAPTOP-7.corp.example");
+  full.randomized = true;
+  full.router = true;
+  full.vendor = "Apple, Inc.";
+  full.vlans = {1, 20, 4094};
+  full.ipv4 = {{10, 0, 0, 5}, {192, 168, 1, 200}};
+  full.ipv6 = {{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9},
+               {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x3e, 0x22, 0xfb, 0xff, 0xfe, 0, 0, 7}};
+  full.dhcp_vendor_class = "MSFT 5.0";
+  full.dhcp_param_list = std::string("\x01\x03\x06\x0f", 4);
+  full.dhcp_client_id = std::string("\x01\x00\xff", 3) + std::string(300, 'x');
+  full.first_seen = Timestamp(std::chrono::nanoseconds(1'700'000'000'123'456'789));
+  full.last_seen = Timestamp::from_unix_seconds(1'700'000'500);
+  full.packets = (std::uint64_t{1} << 40) + 3;
+  full.bytes = ~std::uint64_t{0};
+  full.sources = 0x1ff;
+  full.state = static_cast<std::uint8_t>(RecordState::managed);
+  full.intune_id = guid(3);
+  full.entra_device_id = guid(4);
+  full.match_by = static_cast<std::uint8_t>(MatchBy::hostname);
+  full.match_confidence_permille = 600;
+  full.conflicts = {guid(5), guid(6)};
+  full.version = 42;
+
+  const PackedDevice packed(full);
+  CHECK(packed.record() == full);
+  CHECK(packed.mac() == full.mac);
+  CHECK(packed.randomized());
+  CHECK(packed.last_seen() == full.last_seen);
+  CHECK(packed.hostname() == "LAPTOP-7.corp.example");
+  CHECK(packed.hostname_source() == full.hostname_source);
+  CHECK(packed.version == 42);
+
+  PackedDevice copy = packed;  // a deep copy: equal, and independent
+  CHECK(copy == packed);
+  DeviceRecord moved = full;
+  moved.ipv4 = {{10, 0, 0, 6}};
+  moved.hostname.clear();
+  moved.hostname_source = 0;
+  moved.state = 0;  // merge fields of the argument are ignored
+  copy.set_observed(moved);
+  CHECK_FALSE(copy == packed);
+  CHECK(packed.record() == full);
+  const DeviceRecord back = copy.record();
+  CHECK(back.ipv4 == moved.ipv4);
+  CHECK(back.hostname.empty());
+  CHECK(copy.hostname().empty());
+  CHECK(back.state == full.state);
+  CHECK(back.conflicts == full.conflicts);
+
+  const DeviceRecord empty;
+  CHECK(PackedDevice(empty).record() == empty);
+  CHECK(PackedDevice().record() == empty);
+  CHECK(PackedDevice() == PackedDevice());
+}
 
 TEST_CASE("merge: complete_observed fills only the groups an observation does not carry") {
   using edgeid::agent::complete_observed;
@@ -252,7 +311,7 @@ TEST_CASE("merge: random fleets correlate exactly as the rules say (reference mo
     for (const auto& d : devices) {
       CAPTURE(trial);
       CAPTURE(d.mac.to_string());
-      const auto& got = r.next.devices.at(d.mac);
+      const auto got = r.next.devices.at(d.mac).record();
       std::vector<const IdentityRecord*> by_mac;
       for (const auto& id : ids) {
         if (id.wifi_mac == d.mac) by_mac.push_back(&id);

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -130,9 +131,52 @@ class PackedIdentity {
   cloud::IdentityTexts texts_;
 };
 
+/// A device record as the merge state holds it: the merge fields as they are (a round reads and
+/// writes them for every device), the observed fields packed in one buffer (~180 bytes for a
+/// typical device instead of a store::DeviceRecord's ~360 plus an allocation per non-empty
+/// string or list). Every device of the inventory lives in the agent for its whole life.
+class PackedDevice {
+ public:
+  PackedDevice() = default;
+  explicit PackedDevice(const store::DeviceRecord& record);
+  PackedDevice(const PackedDevice& other);
+  PackedDevice& operator=(const PackedDevice& other);
+  PackedDevice(PackedDevice&&) noexcept = default;
+  PackedDevice& operator=(PackedDevice&&) noexcept = default;
+  ~PackedDevice() = default;
+
+  /// The store form (allocates).
+  store::DeviceRecord record() const;
+  /// Replaces the observed fields by those of @p record (its merge fields are ignored).
+  void set_observed(const store::DeviceRecord& record);
+
+  platform::MacAddress mac() const noexcept;
+  bool randomized() const noexcept;
+  platform::Timestamp last_seen() const noexcept;
+  std::uint8_t hostname_source() const noexcept;
+  std::string_view hostname() const noexcept;
+
+  // The merge fields, as in store::DeviceRecord.
+  std::uint8_t state = 0;
+  platform::Guid intune_id;
+  platform::Guid entra_device_id;
+  std::uint8_t match_by = 0;
+  std::uint16_t match_confidence_permille = 0;
+  std::vector<platform::Guid> conflicts;
+  std::uint64_t version = 0;
+
+  friend bool operator==(const PackedDevice& a, const PackedDevice& b) noexcept;
+
+ private:
+  std::size_t observed_size() const noexcept;
+  // Fixed part (mac, flags, times, counters, list sizes), then the strings (hostname first) and
+  // the lists; the first four bytes are the whole buffer's size. Empty for a default record.
+  std::unique_ptr<std::uint8_t[]> observed_;
+};
+
 /// What a round starts from: everything persisted (loaded from the store at start-up).
 struct MergeState {
-  std::map<platform::MacAddress, store::DeviceRecord> devices;
+  std::map<platform::MacAddress, PackedDevice> devices;
   std::map<platform::Guid, PackedIdentity> identities;  ///< by identity_key()
   struct IdentityOnly {
     std::uint64_t version = 0;
