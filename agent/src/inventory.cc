@@ -39,9 +39,10 @@ std::error_code load_merge_state(store::Store& store, MergeState& out, std::stri
     return ec;
   }
   cloud::IdentityTextPool pool;
+  std::vector<std::pair<platform::Guid, PackedIdentity>> identities;
   ec = store.for_each_identity(
       [&](const store::IdentityRecord& id) {
-        out.identities.emplace(identity_key(id), PackedIdentity(id, &pool));
+        identities.emplace_back(identity_key(id), PackedIdentity(id, &pool));
         return true;
       },
       on_corrupt);
@@ -49,6 +50,7 @@ std::error_code load_merge_state(store::Store& store, MergeState& out, std::stri
     detail = "reading identities: " + ec.message();
     return ec;
   }
+  out.identities = FlatMap<platform::Guid, PackedIdentity>::from(std::move(identities));
   for (const auto& [key, id] : out.identities) {
     const auto value = store.cache(identity_only_cache_key(key), ec);
     if (ec) {

@@ -360,15 +360,17 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   std::vector<Guid> changed_ids;
   std::vector<Guid> was_noncompliant;  // of the changed identities, before the change
   if (input.identities) {
-    std::map<Guid, PackedIdentity> incoming;
+    std::vector<std::pair<Guid, PackedIdentity>> packed;
+    packed.reserve(input.identities->size());
     cloud::IdentityTextPool pool;
     for (auto& id : *input.identities) {
       const Guid key = identity_key(id);
       if (key.is_nil()) continue;
-      incoming.insert_or_assign(key, PackedIdentity(id, &pool));
+      packed.emplace_back(key, PackedIdentity(id, &pool));
       id = store::IdentityRecord();  // free its strings as the packed set grows
     }
     input.identities.reset();
+    auto incoming = FlatMap<Guid, PackedIdentity>::from(std::move(packed));  // a key twice: last
     for (const auto& [key, id] : s.identities) {
       if (!incoming.contains(key)) {
         result.batch.removed_identities.push_back(key);

@@ -36,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/flat_map.h"
 #include "capture/device_table.h"
 #include "cloud/identity.h"
 #include "platform/guid.h"
@@ -177,13 +178,13 @@ class PackedDevice {
 /// What a round starts from: everything persisted (loaded from the store at start-up).
 struct MergeState {
   std::map<platform::MacAddress, PackedDevice> devices;
-  std::map<platform::Guid, PackedIdentity> identities;  ///< by identity_key()
+  FlatMap<platform::Guid, PackedIdentity> identities;  ///< by identity_key()
   struct IdentityOnly {
     std::uint64_t version = 0;
     bool active = false;  ///< false: the record went away (seen on the wire, or deleted)
     friend bool operator==(const IdentityOnly&, const IdentityOnly&) = default;
   };
-  std::map<platform::Guid, IdentityOnly> identity_only;  ///< by Intune id
+  FlatMap<platform::Guid, IdentityOnly> identity_only;  ///< by Intune id
 };
 
 struct MergeInput {
