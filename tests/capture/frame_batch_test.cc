@@ -114,7 +114,8 @@ TEST_CASE("frame batch: frames and their texts outlive the packet and the decode
   // What the batch copied must not depend on the packets nor on the decoder's state any more.
   std::fill(first.begin(), first.end(), std::uint8_t{0xee});
   std::fill(second.begin(), second.end(), std::uint8_t{0xee});
-  decode(dhcp_request(kRelay, "OTHER-NAME-XYZ"), *facts, counters);
+  const Frame third = dhcp_request(kRelay, "OTHER-NAME-XYZ");
+  decode(third, *facts, counters);
   facts->scratch.fill(0xee);
 
   REQUIRE(batch.size() == 2);
@@ -140,8 +141,10 @@ TEST_CASE("frame batch: full by frames or by text, a lone oversize frame still f
   auto facts = std::make_unique<FrameFacts>();
   const auto t = platform::Timestamp::from_unix_seconds(1);
 
+  // Facts view the frame they were decoded from: each frame outlives its appends.
+  const Frame short_name = dhcp_request(kHost, "A");
   FrameBatch by_frames(2, 4096);
-  decode(dhcp_request(kHost, "A"), *facts, counters);
+  decode(short_name, *facts, counters);
   CHECK(by_frames.append(*facts, t));
   CHECK(by_frames.append(*facts, t));
   CHECK_FALSE(by_frames.append(*facts, t));
@@ -151,14 +154,16 @@ TEST_CASE("frame batch: full by frames or by text, a lone oversize frame still f
   CHECK(by_frames.append(*facts, t));
 
   // "MSFT 5.0" (8) + the host name + 4 parameter codes: 12 bytes of text besides the name.
+  const Frame name16 = dhcp_request(kHost, std::string(16, 'h'));
   FrameBatch by_text(100, 32);
-  decode(dhcp_request(kHost, std::string(16, 'h')), *facts, counters);
+  decode(name16, *facts, counters);
   CHECK(by_text.append(*facts, t));  // 28 bytes
   CHECK_FALSE(by_text.append(*facts, t));
   CHECK(by_text.size() == 1);
 
+  const Frame name200 = dhcp_request(kOther, std::string(200, 'n'));
   FrameBatch small(100, 8);
-  decode(dhcp_request(kOther, std::string(200, 'n')), *facts, counters);
+  decode(name200, *facts, counters);
   const Decoded want = copy_of(*facts);
   CHECK(small.append(*facts, t));  // empty: the text area grows for it
   CHECK_FALSE(small.append(*facts, t));
