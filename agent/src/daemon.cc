@@ -958,13 +958,22 @@ json::object Daemon::devices(const DeviceQuery& q) {
       if (q.state && to_string(state) != *q.state) continue;
       if (q.seen_since && packed.last_seen().unix_seconds() < *q.seen_since) continue;
       if (q.randomized && !packed.randomized()) continue;
-      const store::DeviceRecord d = packed.record();
-      if (q.vlan && std::find(d.vlans.begin(), d.vlans.end(), *q.vlan) == d.vlans.end()) continue;
       if (q.noncompliant) {
-        const auto* id = identity_of(d);
-        if (id == nullptr || id->compliance_state() != "noncompliant") continue;
+        const auto id = state_.identities.find(packed.intune_id);
+        if (packed.intune_id.is_nil() || id == state_.identities.end() ||
+            id->second.compliance_state() != "noncompliant") {
+          continue;
+        }
       }
-      if (in_page()) out.push_back(record_value(d));
+      // Unpacked only to filter on VLANs or to be printed, not for every device counted.
+      std::optional<store::DeviceRecord> d;
+      if (q.vlan) {
+        d = packed.record();
+        if (std::find(d->vlans.begin(), d->vlans.end(), *q.vlan) == d->vlans.end()) continue;
+      }
+      if (!in_page()) continue;
+      if (!d) d = packed.record();
+      out.push_back(record_value(*d));
     }
   }
   if (want_identity_only && !q.vlan && !q.randomized && !q.seen_since) {

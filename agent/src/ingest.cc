@@ -53,9 +53,10 @@ IngestOptions parse(std::span<const std::string_view> args) {
 
 // Reading and decoding run on a thread of their own, a few batches ahead of the thread that
 // applies the frames to the table: libpcap's copying of the file and the table's cache misses
-// then overlap instead of adding up, and the vendor registry loads while the first batches are
-// read. Frames are applied in file order, each exactly once; a batch carries the facts of its
-// frames and the bytes their texts view, so nothing refers to libpcap's buffer after on_packet().
+// then overlap instead of adding up (the vendor registry loads on a third thread meanwhile, see
+// run_ingest). Frames are applied in file order, each exactly once; a batch carries the facts of
+// its frames and the bytes their texts view, so nothing refers to libpcap's buffer after
+// on_packet().
 class Pipeline {
  public:
   static constexpr std::size_t kBatches = 4;
