@@ -122,9 +122,13 @@ class Daemon final : public ControlContext {
   void apply_retention();
   bool commit(store::Batch batch, std::string& detail);
   void notify_status();
-  json::value record_value(const store::DeviceRecord& d) const;
-  json::value identity_only_value(const platform::Guid& key, std::uint64_t version) const;
-  const PackedIdentity* identity_of(const store::DeviceRecord& d) const;
+  json::value record_value(const store::DeviceRecord& d);
+  json::value identity_only_value(const platform::Guid& key, std::uint64_t version);
+  // The full record of an identity the merge state holds in summary: from a batch still
+  // waiting to be written (the newest first), else from the store.
+  std::optional<store::IdentityRecord> stored_identity(const platform::Guid& key);
+  // The intune keys of the stored identities whose UPN, serial number or device name is @p key.
+  std::vector<platform::Guid> identities_named(const std::string& key);
 
   Config config_;
   DaemonOptions options_;
@@ -749,7 +753,12 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
     // commit() keeps a part it could not write in unwritten_.
     if (!commit(std::move(part), detail)) spill_failed = true;
   };
+  options.identity = [this](const platform::Guid& key) { return stored_identity(key); };
   auto result = merge_into(state_, std::move(input), options);
+  if (result.identity_misses > 0) {
+    log_.warning("merge.identity_missing", kv("records", result.identity_misses),
+                 kv("detail", "written with the identity's keys only"));
+  }
   sync_state_->take_pending(result.batch);
   if (identities) {
     result.batch.meta.emplace_back(kMetaLastIdentitySync, now.to_rfc3339());
@@ -825,21 +834,65 @@ void Daemon::notify_status() {
 // ---------------------------------------------------------------------------------------------
 // ControlContext
 
-const PackedIdentity* Daemon::identity_of(const store::DeviceRecord& d) const {
-  if (d.intune_id.is_nil()) return nullptr;
-  const auto it = state_.identities.find(d.intune_id);
-  return it == state_.identities.end() ? nullptr : &it->second;
+std::optional<store::IdentityRecord> Daemon::stored_identity(const platform::Guid& key) {
+  for (auto batch = unwritten_.rbegin(); batch != unwritten_.rend(); ++batch) {
+    for (auto id = batch->identities.rbegin(); id != batch->identities.rend(); ++id) {
+      if (identity_key(*id) == key) return *id;
+    }
+  }
+  std::error_code ec;
+  auto record = store_.identity(key, ec);
+  if (ec) {
+    log_.warning("store.read_failed", kv("what", "identity"), kv("key", key.to_string()),
+                 kv("error", ec.message()));
+  }
+  return record;
 }
 
-json::value Daemon::record_value(const store::DeviceRecord& d) const {
-  const auto* packed = identity_of(d);
-  const auto identity = packed != nullptr ? std::optional(packed->record()) : std::nullopt;
+std::vector<platform::Guid> Daemon::identities_named(const std::string& key) {
+  const std::string wanted = lower(key);
+  std::vector<platform::Guid> out;
+  const auto matches = [&](const store::IdentityRecord& id) {
+    return lower(id.user_principal_name) == wanted || lower(id.serial_number) == wanted ||
+           same_host_name(id.device_name, key);
+  };
+  const auto ec = store_.for_each_identity(
+      [&](const store::IdentityRecord& id) {
+        if (state_.identities.contains(identity_key(id)) && matches(id)) {
+          out.push_back(identity_key(id));
+        }
+        return true;
+      },
+      [](store::Bytes, std::error_code) {});
+  if (ec) {
+    log_.warning("store.read_failed", kv("what", "identities"), kv("error", ec.message()));
+  }
+  // Batches not yet written hold the newer form of their identities.
+  for (const auto& batch : unwritten_) {
+    for (const auto& id : batch.identities) {
+      const auto k = identity_key(id);
+      std::erase(out, k);
+      if (matches(id)) out.push_back(k);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+json::value Daemon::record_value(const store::DeviceRecord& d) {
+  std::optional<store::IdentityRecord> identity;
+  if (!d.intune_id.is_nil() && state_.identities.contains(d.intune_id)) {
+    identity = stored_identity(d.intune_id);
+    if (!identity) identity = state_.identities.at(d.intune_id).partial_record();
+  }
   return json::parse(device_record_json(d, identity ? &*identity : nullptr, config_.sensor_id));
 }
 
-json::value Daemon::identity_only_value(const platform::Guid& key, std::uint64_t version) const {
-  return json::parse(
-      identity_only_json(state_.identities.at(key).record(), version, config_.sensor_id));
+json::value Daemon::identity_only_value(const platform::Guid& key, std::uint64_t version) {
+  auto identity = stored_identity(key);
+  if (!identity) identity = state_.identities.at(key).partial_record();
+  return json::parse(identity_only_json(*identity, version, config_.sensor_id));
 }
 
 json::object Daemon::status() {
@@ -961,7 +1014,7 @@ json::object Daemon::devices(const DeviceQuery& q) {
       if (q.noncompliant) {
         const auto id = state_.identities.find(packed.intune_id);
         if (packed.intune_id.is_nil() || id == state_.identities.end() ||
-            id->second.compliance_state() != "noncompliant") {
+            !id->second.noncompliant) {
           continue;
         }
       }
@@ -979,7 +1032,7 @@ json::object Daemon::devices(const DeviceQuery& q) {
   if (want_identity_only && !q.vlan && !q.randomized && !q.seen_since) {
     for (const auto& [key, io] : state_.identity_only) {
       if (!io.active || !state_.identities.contains(key)) continue;
-      if (q.noncompliant && state_.identities.at(key).compliance_state() != "noncompliant") {
+      if (q.noncompliant && !state_.identities.at(key).noncompliant) {
         continue;
       }
       if (in_page()) out.push_back(identity_only_value(key, io.version));
@@ -996,23 +1049,21 @@ std::optional<json::object> Daemon::device(const std::string& key) {
     }
   } else {
     const std::string wanted = lower(key);
+    const auto named = identities_named(key);  // sorted
+    const auto is_named = [&](const platform::Guid& id) {
+      return std::binary_search(named.begin(), named.end(), id);
+    };
     for (const auto& [mac, packed] : state_.devices) {
       const store::DeviceRecord d = packed.record();
-      bool match = false;
+      bool match = !d.intune_id.is_nil() && is_named(d.intune_id);
       for (const auto& a : d.ipv4) match = match || ipv4_text(a.data()) == key;
       for (const auto& a : d.ipv6) match = match || ipv6_text(a.data()) == wanted;
       match = match || (!d.hostname.empty() && same_host_name(d.hostname, key));
-      if (const auto* id = identity_of(d); id != nullptr && !match) {
-        match = lower(id->user_principal_name()) == wanted ||
-                lower(id->serial_number()) == wanted || same_host_name(id->device_name(), key);
-      }
       if (match) found.push_back(record_value(d));
     }
     for (const auto& [k, io] : state_.identity_only) {
       if (!io.active || !state_.identities.contains(k)) continue;
-      const auto& id = state_.identities.at(k);
-      if (lower(id.user_principal_name()) == wanted || lower(id.serial_number()) == wanted ||
-          same_host_name(id.device_name(), key) || k.to_string() == wanted) {
+      if (is_named(k) || k.to_string() == wanted) {
         found.push_back(identity_only_value(k, io.version));
       }
     }

@@ -38,11 +38,10 @@ std::error_code load_merge_state(store::Store& store, MergeState& out, std::stri
     detail = "reading devices: " + ec.message();
     return ec;
   }
-  cloud::IdentityTextPool pool;
-  std::vector<std::pair<platform::Guid, PackedIdentity>> identities;
+  std::vector<std::pair<platform::Guid, IdentitySummary>> identities;
   ec = store.for_each_identity(
       [&](const store::IdentityRecord& id) {
-        identities.emplace_back(identity_key(id), PackedIdentity(id, &pool));
+        identities.emplace_back(identity_key(id), IdentitySummary(id));
         return true;
       },
       on_corrupt);
@@ -50,7 +49,7 @@ std::error_code load_merge_state(store::Store& store, MergeState& out, std::stri
     detail = "reading identities: " + ec.message();
     return ec;
   }
-  out.identities = FlatMap<platform::Guid, PackedIdentity>::from(std::move(identities));
+  out.identities = FlatMap<platform::Guid, IdentitySummary>::from(std::move(identities));
   for (const auto& [key, id] : out.identities) {
     const auto value = store.cache(identity_only_cache_key(key), ec);
     if (ec) {
@@ -77,26 +76,30 @@ std::error_code read_inventory(store::Store& store, std::vector<InventoryRecord>
     return ec;
   }
   out.clear();
+  const auto read_failed = [&](std::error_code e) {
+    detail = "reading identities: " + e.message();
+    return e;
+  };
   for (const auto& [mac, d] : state.devices) {
     InventoryRecord r;
     r.state = static_cast<RecordState>(d.state);
     r.device = d.record();
     r.version = d.version;
-    if (!d.intune_id.is_nil()) {
-      if (const auto id = state.identities.find(d.intune_id); id != state.identities.end()) {
-        r.identity = id->second.record();
-      }
+    if (!d.intune_id.is_nil() && state.identities.contains(d.intune_id)) {
+      r.identity = store.identity(d.intune_id, ec);
+      if (ec) return read_failed(ec);
     }
     r.json = device_record_json(*r.device, r.identity ? &*r.identity : nullptr, sensor);
     out.push_back(std::move(r));
   }
   for (const auto& [key, io] : state.identity_only) {
     if (!io.active) continue;
-    const auto id = state.identities.find(key);
-    if (id == state.identities.end()) continue;
+    if (!state.identities.contains(key)) continue;
     InventoryRecord r;
     r.state = RecordState::identity_only;
-    r.identity = id->second.record();
+    r.identity = store.identity(key, ec);
+    if (ec) return read_failed(ec);
+    if (!r.identity) continue;
     r.version = io.version;
     r.json = identity_only_json(*r.identity, io.version, sensor);
     out.push_back(std::move(r));

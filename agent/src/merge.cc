@@ -4,7 +4,9 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <set>
+#include <span>
 #include <unordered_map>
 
 #include "agent/record_json.h"
@@ -41,17 +43,9 @@ bool dhcp_name(const PackedDevice& d) noexcept {
 }
 
 // Most recent last_sync first; the smaller key breaks ties so results are deterministic.
-bool fresher(const PackedIdentity& a, const PackedIdentity& b) noexcept {
+bool fresher(const IdentitySummary& a, const IdentitySummary& b) noexcept {
   if (a.last_sync != b.last_sync) return a.last_sync > b.last_sync;
   return a.intune_id < b.intune_id;
-}
-
-bool noncompliant(const PackedIdentity& id) noexcept {
-  return iequals(id.compliance_state(), "noncompliant");
-}
-
-bool is_entra_only(const PackedIdentity& id) noexcept {
-  return !id.entra_object_id.is_nil() && id.intune_id == id.entra_object_id;
 }
 
 // The part of a host name that same_host_name() compares.
@@ -245,39 +239,86 @@ store::IdentityRecord to_identity_record(const cloud::Identity& id) {
 
 namespace {
 
-// IdentityRecord's strings in declaration order, which is cloud::IdentityText's order.
-constexpr std::array<std::string store::IdentityRecord::*, cloud::kIdentityTextCount>
-    kIdentityTexts{
-        &store::IdentityRecord::device_name,
-        &store::IdentityRecord::os,
-        &store::IdentityRecord::os_version,
-        &store::IdentityRecord::enrollment_type,
-        &store::IdentityRecord::user_principal_name,
-        &store::IdentityRecord::email,
-        &store::IdentityRecord::model,
-        &store::IdentityRecord::manufacturer,
-        &store::IdentityRecord::serial_number,
-        &store::IdentityRecord::compliance_state,
-        &store::IdentityRecord::management_agent,
-        &store::IdentityRecord::ownership,
-        &store::IdentityRecord::trust_type,
-    };
+// IdentityRecord's strings, every one (identity_digest() covers them all).
+constexpr std::array<std::string store::IdentityRecord::*, 13> kIdentityTexts{
+    &store::IdentityRecord::device_name,
+    &store::IdentityRecord::os,
+    &store::IdentityRecord::os_version,
+    &store::IdentityRecord::enrollment_type,
+    &store::IdentityRecord::user_principal_name,
+    &store::IdentityRecord::email,
+    &store::IdentityRecord::model,
+    &store::IdentityRecord::manufacturer,
+    &store::IdentityRecord::serial_number,
+    &store::IdentityRecord::compliance_state,
+    &store::IdentityRecord::management_agent,
+    &store::IdentityRecord::ownership,
+    &store::IdentityRecord::trust_type,
+};
+
+// A 64-bit digest fed eight bytes at a time (splitmix64's finaliser after each word): every
+// input bit reaches every output bit, which FNV over long texts does not guarantee.
+class Digest {
+ public:
+  void add(std::uint64_t word) noexcept { h_ = mix(h_ ^ word); }
+  void add(std::span<const std::uint8_t> bytes) noexcept {
+    add(bytes.size());  // a length first: ("ab","c") and ("a","bc") differ
+    std::size_t i = 0;
+    for (; i + 8 <= bytes.size(); i += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, bytes.data() + i, 8);
+      add(w);
+    }
+    std::uint64_t tail = 0;
+    if (i < bytes.size()) std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+    add(tail);
+  }
+  void add(std::string_view text) noexcept {
+    add(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  }
+  std::uint64_t value() const noexcept { return h_; }
+
+ private:
+  static std::uint64_t mix(std::uint64_t x) noexcept {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+  }
+  std::uint64_t h_ = 0x9e3779b97f4a7c15ULL;
+};
 
 }  // namespace
 
-PackedIdentity::PackedIdentity(const store::IdentityRecord& r, cloud::IdentityTextPool* pool)
+std::uint64_t host_name_hash(std::string_view name) noexcept {
+  return name_hash(name);
+}
+
+std::uint64_t identity_digest(const store::IdentityRecord& identity) noexcept {
+  const auto& r = identity;
+  Digest d;
+  for (const Guid* g : {&r.intune_id, &r.entra_device_id, &r.entra_object_id}) d.add(g->bytes());
+  for (const auto text : kIdentityTexts) d.add(std::string_view(r.*text));
+  d.add(static_cast<std::uint64_t>(r.last_sync.since_epoch().count()));
+  d.add(r.wifi_mac.to_u64());
+  d.add(r.ethernet_mac.to_u64());
+  return d.value();
+}
+
+IdentitySummary::IdentitySummary(const store::IdentityRecord& r) noexcept
     : intune_id(r.intune_id),
       entra_device_id(r.entra_device_id),
       entra_object_id(r.entra_object_id),
       last_sync(r.last_sync),
       wifi_mac(r.wifi_mac),
-      ethernet_mac(r.ethernet_mac) {
-  std::array<std::string_view, cloud::kIdentityTextCount> views;
-  for (std::size_t i = 0; i < views.size(); ++i) views[i] = r.*kIdentityTexts[i];
-  texts_.assign(views, pool);
-}
+      ethernet_mac(r.ethernet_mac),
+      noncompliant(iequals(r.compliance_state, "noncompliant")),
+      name_hash(r.device_name.empty() ? 0 : host_name_hash(r.device_name)),
+      digest(identity_digest(r)) {}
 
-store::IdentityRecord PackedIdentity::record() const {
+store::IdentityRecord IdentitySummary::partial_record() const {
   store::IdentityRecord r;
   r.intune_id = intune_id;
   r.entra_device_id = entra_device_id;
@@ -285,9 +326,7 @@ store::IdentityRecord PackedIdentity::record() const {
   r.last_sync = last_sync;
   r.wifi_mac = wifi_mac;
   r.ethernet_mac = ethernet_mac;
-  for (std::size_t i = 0; i < kIdentityTexts.size(); ++i) {
-    r.*kIdentityTexts[i] = texts_.get(static_cast<cloud::IdentityText>(i));
-  }
+  if (noncompliant) r.compliance_state = "noncompliant";
   return r;
 }
 
@@ -360,36 +399,71 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   std::vector<Guid> changed_ids;
   std::vector<Guid> was_noncompliant;  // of the changed identities, before the change
   if (input.identities) {
-    std::vector<std::pair<Guid, PackedIdentity>> packed;
-    packed.reserve(input.identities->size());
-    cloud::IdentityTextPool pool;
-    for (auto& id : *input.identities) {
-      const Guid key = identity_key(id);
-      if (key.is_nil()) continue;
-      packed.emplace_back(key, PackedIdentity(id, &pool));
-      id = store::IdentityRecord();  // free its strings as the packed set grows
+    // Key order; of a key listed twice, the last one counts.
+    auto& records = *input.identities;
+    std::vector<std::pair<Guid, std::size_t>> order;
+    order.reserve(records.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const Guid key = identity_key(records[i]);
+      if (!key.is_nil()) order.emplace_back(key, i);
     }
-    input.identities.reset();
-    auto incoming = FlatMap<Guid, PackedIdentity>::from(std::move(packed));  // a key twice: last
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::pair<Guid, IdentitySummary>> incoming;
+    incoming.reserve(order.size());
+    for (std::size_t n = 0; n < order.size(); ++n) {
+      if (n + 1 < order.size() && order[n + 1].first == order[n].first) continue;
+      auto& id = records[order[n].second];
+      incoming.emplace_back(order[n].first, IdentitySummary(id));
+    }
+    auto next = FlatMap<Guid, IdentitySummary>::from(std::move(incoming));
     for (const auto& [key, id] : s.identities) {
-      if (!incoming.contains(key)) {
+      if (!next.contains(key)) {
         result.batch.removed_identities.push_back(key);
         maybe_spill(result.batch, options);
       }
     }
-    for (const auto& [key, id] : incoming) {
+    for (std::size_t n = 0; n < order.size(); ++n) {
+      if (n + 1 < order.size() && order[n + 1].first == order[n].first) continue;
+      const Guid& key = order[n].first;
+      auto& id = records[order[n].second];
       const auto old = s.identities.find(key);
-      if (old == s.identities.end() || !(old->second == id)) {
+      if (old == s.identities.end() || !(old->second == next.at(key))) {
         changed_ids.push_back(key);
-        if (old != s.identities.end() && noncompliant(old->second)) {
-          was_noncompliant.push_back(key);
-        }
-        result.batch.identities.push_back(id.record());
+        if (old != s.identities.end() && old->second.noncompliant) was_noncompliant.push_back(key);
+        result.batch.identities.push_back(std::move(id));
         maybe_spill(result.batch, options);
       }
+      id = store::IdentityRecord();  // free its strings as the round goes on
     }
-    s.identities = std::move(incoming);
+    input.identities.reset();
+    s.identities = std::move(next);
+    // The changed identities go first, so that MergeOptions::identity can read them back.
+    if (options.spill && !result.batch.identities.empty()) {
+      options.spill(std::move(result.batch));
+      result.batch = store::Batch();
+    }
   }
+  // This round's changed identities still in its batch: read from there. Only without a spill
+  // (with one they were handed over above), so the batch is never replaced under the index.
+  std::vector<std::pair<Guid, std::size_t>> unspilled;
+  for (std::size_t i = 0; i < result.batch.identities.size(); ++i) {
+    unspilled.emplace_back(identity_key(result.batch.identities[i]), i);
+  }
+  const auto unspilled_index = FlatMap<Guid, std::size_t>::from(std::move(unspilled));
+  const auto full_record = [&](const IdentitySummary& id) {
+    if (const auto it = unspilled_index.find(id.intune_id); it != unspilled_index.end()) {
+      return result.batch.identities[it->second];
+    }
+    if (options.identity) {
+      if (auto record = options.identity(id.intune_id);
+          record && identity_key(*record) == id.intune_id) {
+        return std::move(*record);
+      }
+    }
+    ++result.identity_misses;
+    return id.partial_record();
+  };
 
   // Devices: this round's observations replace their observed part; the merge fields stay
   // until this round's are computed below. `observed` says, per observed MAC, whether it is new
@@ -420,8 +494,8 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
 
   // Indexes of the identities: by MAC (Intune only: Entra has no MACs), by name; and how many
   // devices carry each DHCP name.
-  std::vector<Entry<const PackedIdentity*>> by_mac;
-  std::vector<Entry<const PackedIdentity*>> by_name;
+  std::vector<Entry<const IdentitySummary*>> by_mac;
+  std::vector<Entry<const IdentitySummary*>> by_name;
   by_mac.reserve(s.identities.size());
   by_name.reserve(s.identities.size());
   for (const auto& [key, id] : s.identities) {
@@ -429,7 +503,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     if (!id.ethernet_mac.is_zero() && id.ethernet_mac != id.wifi_mac) {
       by_mac.push_back({id.ethernet_mac.to_u64(), &id});
     }
-    if (!id.device_name().empty()) by_name.push_back({name_hash(id.device_name()), &id});
+    if (id.name_hash != 0) by_name.push_back({id.name_hash, &id});
   }
   std::sort(by_mac.begin(), by_mac.end());
   std::sort(by_name.begin(), by_name.end());
@@ -444,9 +518,9 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     // This round's merge fields, computed apart so that an unchanged record is not copied.
     store::DeviceRecord m;
     m.state = static_cast<std::uint8_t>(RecordState::unmanaged);
-    const PackedIdentity* winner = nullptr;
+    const IdentitySummary* winner = nullptr;
     if (const auto [first, last] = entries(by_mac, mac.to_u64()); first != last) {
-      std::vector<const PackedIdentity*> candidates;
+      std::vector<const IdentitySummary*> candidates;
       candidates.reserve(static_cast<std::size_t>(last - first));
       for (auto e = first; e != last; ++e) candidates.push_back(e->target);
       std::sort(candidates.begin(), candidates.end(),
@@ -460,18 +534,13 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
         referenced.push_back(candidates[i]->intune_id);
       }
     } else if (dhcp_name(d)) {
-      // Unique on both sides: one identity and one device with this name (hash collisions
-      // are told apart by comparing the names).
+      // Unique on both sides: one identity and one device with this name (the devices' hash
+      // collisions are told apart by comparing the names; the identities keep only the hash).
       const std::string_view hostname = d.hostname();
       const std::uint64_t h = name_hash(hostname);
-      const PackedIdentity* only = nullptr;
-      std::size_t identities_named = 0;
-      for (auto [e, end] = entries(by_name, h); e != end; ++e) {
-        if (same_host_name(e->target->device_name(), hostname)) {
-          only = e->target;
-          ++identities_named;
-        }
-      }
+      const auto [first_named, last_named] = entries(by_name, h);
+      const IdentitySummary* only = first_named != last_named ? first_named->target : nullptr;
+      const auto identities_named = static_cast<std::size_t>(last_named - first_named);
       std::size_t devices_named = 0;
       for (auto [e, end] = entries(device_names, h); e != end; ++e) {
         if (same_host_name(e->target, hostname)) ++devices_named;
@@ -509,8 +578,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
         !is_new && d.state == static_cast<std::uint8_t>(RecordState::unmanaged);
     const bool had_noncompliant =
         !is_new && old_id == m.intune_id && !old_id.is_nil() &&
-        (contains(changed_ids, old_id) ? contains(was_noncompliant, old_id)
-                                       : noncompliant(*winner));
+        (contains(changed_ids, old_id) ? contains(was_noncompliant, old_id) : winner->noncompliant);
     assign_merge(d, m);
     if (!changed) continue;
     if (is_new) d.version = 0;
@@ -526,7 +594,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     item.created = options.now;
     // The store form of the winner, for the payload and the events (changed records only).
     std::optional<store::IdentityRecord> identity;
-    if (winner != nullptr) identity = winner->record();
+    if (winner != nullptr) identity = full_record(*winner);
     const store::IdentityRecord* const unpacked = identity ? &*identity : nullptr;
     item.payload = device_record_json(record, unpacked, options.sensor_id);
     result.batch.outbox.push_back(std::move(item));
@@ -545,7 +613,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     const bool is_managed = winner != nullptr;
     if (is_new) event("device.new", 0);
     if (!is_new && old_id != d.intune_id) event("device.identity_changed", 1);
-    if (is_managed && noncompliant(*winner) && !had_noncompliant) {
+    if (is_managed && winner->noncompliant && !had_noncompliant) {
       event("device.noncompliant_seen", 1);
     }
     if (!is_managed && (is_new || !old_unmanaged)) event("device.unmanaged_seen", 0);
@@ -560,7 +628,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
 
   // identity_only records: Intune-backed identities nothing on the wire matched.
   for (const auto& [key, id] : s.identities) {
-    if (is_entra_only(id) || contains(referenced, key)) continue;
+    if (id.entra_only() || contains(referenced, key)) continue;
     ++result.identity_only;
     auto& io = s.identity_only[key];
     if (io.active && !contains(changed_ids, key)) continue;
@@ -573,7 +641,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     item.entity = guid_entity(key);
     item.entity_version = io.version;
     item.created = options.now;
-    item.payload = identity_only_json(id.record(), io.version, options.sensor_id);
+    item.payload = identity_only_json(full_record(id), io.version, options.sensor_id);
     result.batch.outbox.push_back(std::move(item));
     result.batch.cache.emplace_back(identity_only_cache_key(key), encode_identity_only(io));
     maybe_spill(result.batch, options);

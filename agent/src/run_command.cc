@@ -179,7 +179,12 @@ int run_once(const Config& c, std::ostream& err) {
   for (const auto& id : identities) input.identities->push_back(to_identity_record(id));
   platform::SystemClock clock;
   const auto now = clock.now();
-  auto result = merge(state, std::move(input), MergeOptions{c.sensor_id, now});
+  MergeOptions options{c.sensor_id, now};
+  options.identity = [&store](const platform::Guid& key) {
+    std::error_code ec;
+    return store.identity(key, ec);
+  };
+  auto result = merge(state, std::move(input), options);
   result.batch.meta.emplace_back(kMetaSensorId, c.sensor_id);
   result.batch.meta.emplace_back(kMetaIdentitySource, c.identity.source);
   if (c.identity.source != "none") {

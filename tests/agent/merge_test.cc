@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,6 +98,23 @@ Round run(const MergeState& state, std::vector<DeviceRecord> devices,
   }
   return r;
 }
+
+// The identities a sequence of rounds wrote, standing in for the store that
+// MergeOptions::identity reads full records from.
+struct WrittenIdentities {
+  std::map<Guid, IdentityRecord> records;
+  void take(const edgeid::store::Batch& batch) {
+    for (const auto& id : batch.identities) records[id.intune_id] = id;
+    for (const auto& key : batch.removed_identities) records.erase(key);
+  }
+  std::function<std::optional<IdentityRecord>(const Guid&)> lookup() {
+    return [this](const Guid& key) -> std::optional<IdentityRecord> {
+      const auto it = records.find(key);
+      if (it == records.end()) return std::nullopt;
+      return it->second;
+    };
+  }
+};
 
 // "type@mac" of each event, in order.
 std::vector<std::string> event_list(const Round& r) {
@@ -648,16 +668,28 @@ TEST_CASE("merge: a spilled round is the unspilled round cut into bounded, self-
     CAPTURE(limit);
     MergeState plain;
     MergeState spilled;
-    const auto opts = MergeOptions{"s1", Timestamp::from_unix_seconds(9000)};
+    // Each side's written identities, as a store would hold them for the full records.
+    WrittenIdentities plain_store;
+    WrittenIdentities spilled_store;
+    auto opts = MergeOptions{"s1", Timestamp::from_unix_seconds(9000)};
+    opts.identity = plain_store.lookup();
     for (auto& [observed, identities] :
          std::vector<std::pair<std::vector<DeviceRecord>, std::vector<IdentityRecord>>>{
              {devices, ids}, {changed, fewer}}) {
       const auto expected = merge_into(plain, MergeInput{observed, identities}, opts);
+      plain_store.take(expected.batch);
       std::vector<edgeid::store::Batch> parts;
       auto with_spill = opts;
       with_spill.spill_items = limit;
-      with_spill.spill = [&](edgeid::store::Batch&& b) { parts.push_back(std::move(b)); };
+      with_spill.identity = spilled_store.lookup();
+      with_spill.spill = [&](edgeid::store::Batch&& b) {
+        spilled_store.take(b);
+        parts.push_back(std::move(b));
+      };
       auto got = merge_into(spilled, MergeInput{observed, identities}, with_spill);
+      spilled_store.take(got.batch);
+      CHECK(expected.identity_misses == 0);
+      CHECK(got.identity_misses == 0);
       CHECK(got.changed_records == expected.changed_records);
       CHECK(spilled.devices == plain.devices);
       CHECK(spilled.identities == plain.identities);
@@ -698,41 +730,111 @@ TEST_CASE("merge: a spilled round is the unspilled round cut into bounded, self-
   }
 }
 
-TEST_CASE("merge: the packed identity holds exactly the store record") {
+TEST_CASE("merge: an identity summary keeps the correlation facts and a digest of every field") {
+  using edgeid::agent::identity_digest;
+  using edgeid::agent::IdentitySummary;
   auto r = identity(7, "LAPTOP-7", "00:11:22:33:44:55", "00:11:22:33:44:56", 1795000000);
   r.entra_device_id = guid(8);
   r.entra_object_id = guid(9);
-  r.os_version = "10.0.22631.4460";
-  r.user_principal_name = "someone.with.a.long.name@contoso.example";
-  r.serial_number = "SN-0007";
-  r.compliance_state = "noncompliant";
-  r.trust_type = "AzureAd";  // the last text, with empty ones before it
-  const edgeid::agent::PackedIdentity packed(r);
-  CHECK(packed.record() == r);
-  CHECK(packed.device_name() == "LAPTOP-7");
-  CHECK(packed.user_principal_name() == r.user_principal_name);
-  CHECK(packed.serial_number() == r.serial_number);
-  CHECK(packed.compliance_state() == "noncompliant");
-  CHECK(edgeid::agent::PackedIdentity(IdentityRecord{}).record() == IdentityRecord{});
-  auto other = r;
-  other.email = "x";
-  CHECK_FALSE(edgeid::agent::PackedIdentity(other) == packed);
+  r.compliance_state = "NonCompliant";
+  const IdentitySummary summary(r);
+  CHECK(summary.intune_id == r.intune_id);
+  CHECK(summary.entra_device_id == r.entra_device_id);
+  CHECK(summary.entra_object_id == r.entra_object_id);
+  CHECK(summary.wifi_mac == r.wifi_mac);
+  CHECK(summary.ethernet_mac == r.ethernet_mac);
+  CHECK(summary.last_sync == r.last_sync);
+  CHECK(summary.noncompliant);
+  CHECK_FALSE(summary.entra_only());
+  CHECK(summary.name_hash == edgeid::agent::host_name_hash("laptop-7.corp.example"));
+  CHECK(summary.name_hash != edgeid::agent::host_name_hash("LAPTOP-8"));
+  CHECK(summary.digest == identity_digest(r));
+  CHECK(IdentitySummary(IdentityRecord{}).name_hash == 0);
+  CHECK(IdentitySummary(entra_only(3, "srv")).entra_only());
 
-  // Through a pool: the same content, equal to the unpooled one.
-  edgeid::cloud::IdentityTextPool pool;
-  const edgeid::agent::PackedIdentity pooled(r, &pool);
-  const edgeid::agent::PackedIdentity pooled_again(other, &pool);
-  CHECK(pooled == packed);
-  CHECK(pooled.record() == r);
-  CHECK(pooled_again.record() == other);
+  // What a round writes when the full record cannot be read back.
+  const auto partial = summary.partial_record();
+  CHECK(partial.intune_id == r.intune_id);
+  CHECK(partial.entra_object_id == r.entra_object_id);
+  CHECK(partial.wifi_mac == r.wifi_mac);
+  CHECK(partial.last_sync == r.last_sync);
+  CHECK(partial.compliance_state == "noncompliant");
+  CHECK(partial.device_name.empty());
 
-  // Longer than a text block holds (cloud::Identity cuts there too): cut, never corrupted.
-  auto huge = r;
-  huge.serial_number = std::string(70000, 's');
-  const auto back = edgeid::agent::PackedIdentity(huge).record();
-  CHECK(back.serial_number ==
-        std::string(65535 - r.device_name.size() - r.user_principal_name.size() - r.email.size(),
-                    's'));
-  CHECK(back.compliance_state == "noncompliant");
-  CHECK(back.trust_type == "AzureAd");
+  // Any one field changed changes the digest (and so the summary).
+  std::vector<IdentityRecord> variants;
+  for (auto text : {&IdentityRecord::device_name, &IdentityRecord::os, &IdentityRecord::os_version,
+                    &IdentityRecord::enrollment_type, &IdentityRecord::user_principal_name,
+                    &IdentityRecord::email, &IdentityRecord::model, &IdentityRecord::manufacturer,
+                    &IdentityRecord::serial_number, &IdentityRecord::compliance_state,
+                    &IdentityRecord::management_agent, &IdentityRecord::ownership,
+                    &IdentityRecord::trust_type}) {
+    auto v = r;
+    v.*text += "x";
+    variants.push_back(v);
+  }
+  for (auto id : {&IdentityRecord::intune_id, &IdentityRecord::entra_device_id,
+                  &IdentityRecord::entra_object_id}) {
+    auto v = r;
+    v.*id = guid(99);
+    variants.push_back(v);
+  }
+  auto v = r;
+  v.last_sync = Timestamp::from_unix_seconds(1795000001);
+  variants.push_back(v);
+  v = r;
+  v.wifi_mac = mac("00:11:22:33:44:57");
+  variants.push_back(v);
+  v = r;
+  v.ethernet_mac = MacAddress();
+  variants.push_back(v);
+  // The same characters across a field boundary.
+  v = r;
+  v.os = "ab";
+  v.os_version = "c";
+  auto w = r;
+  w.os = "a";
+  w.os_version = "bc";
+  CHECK(identity_digest(v) != identity_digest(w));
+  for (const auto& changed : variants) {
+    CHECK(identity_digest(changed) != summary.digest);
+    CHECK_FALSE(IdentitySummary(changed) == summary);
+  }
+  CHECK(IdentitySummary(r) == summary);
+}
+
+TEST_CASE("merge: a record written for an identity of an earlier round carries its full record") {
+  // Round 1 learns the identity (identity_only); round 2 sees its MAC without the identities
+  // being sent again: the payload's identity comes from MergeOptions::identity.
+  auto id = identity(7, "LAPTOP-7", "00:11:22:33:44:55");
+  id.user_principal_name = "ana@contoso.example";
+  WrittenIdentities written;
+  auto opts = MergeOptions{"s1", Timestamp::from_unix_seconds(9000)};
+  opts.identity = written.lookup();
+  MergeState state;
+  const auto first = merge_into(state, MergeInput{{}, std::vector<IdentityRecord>{id}}, opts);
+  CHECK(first.identity_misses == 0);
+  REQUIRE(first.batch.outbox.size() == 1);
+  CHECK(first.batch.outbox[0].payload.find("\"user_principal_name\":\"ana@contoso.example\"") !=
+        std::string::npos);
+  written.take(first.batch);
+
+  MergeState without = state;
+  const auto second =
+      merge_into(state, MergeInput{{device("00:11:22:33:44:55")}, std::nullopt}, opts);
+  CHECK(second.identity_misses == 0);
+  REQUIRE(second.batch.devices.size() == 1);
+  const auto& payload = second.batch.outbox.at(0).payload;
+  CHECK(payload.find("\"device_name\":\"LAPTOP-7\"") != std::string::npos);
+  CHECK(payload.find("\"user_principal_name\":\"ana@contoso.example\"") != std::string::npos);
+
+  // Nowhere to read it from: written with the keys it has, and counted.
+  opts.identity = nullptr;
+  const auto blind =
+      merge_into(without, MergeInput{{device("00:11:22:33:44:55")}, std::nullopt}, opts);
+  CHECK(blind.identity_misses >= 1);
+  CHECK(blind.batch.devices == second.batch.devices);
+  const auto& partial = blind.batch.outbox.at(0).payload;
+  CHECK(partial.find(id.intune_id.to_string()) != std::string::npos);
+  CHECK(partial.find("LAPTOP-7") == std::string::npos);
 }

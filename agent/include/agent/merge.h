@@ -93,18 +93,25 @@ store::DeviceRecord observed_record(const capture::DeviceRecord& device);
 void complete_observed(store::DeviceRecord& record, std::uint32_t carried,
                        const store::DeviceRecord& known);
 
-/// An identity as the merge state holds it: the same content as store::IdentityRecord, with the
-/// thirteen texts in cloud::IdentityTexts (two shared blocks; with a pool, the OS/model/... block
-/// is one copy per distinct combination) instead of a std::string each: a tenant's 100 k
-/// identities live in the agent for its whole life. Texts are cut at IdentityTexts' limit
-/// (64 KiB per block), as they already were when they came from cloud::Identity.
-class PackedIdentity {
- public:
-  PackedIdentity() = default;
-  explicit PackedIdentity(const store::IdentityRecord& record,
-                          cloud::IdentityTextPool* pool = nullptr);
-  /// The store form (allocates the strings).
-  store::IdentityRecord record() const;
+/// How a host name is hashed for rule 2: its first DNS label, lower-cased (FNV-1a, 64 bits);
+/// names that same_host_name() finds equal hash equal.
+std::uint64_t host_name_hash(std::string_view name) noexcept;
+
+/// A digest of every field of @p identity: what tells a changed identity from an unchanged one
+/// in a round. Two different records share it only by a 64-bit collision.
+std::uint64_t identity_digest(const store::IdentityRecord& identity) noexcept;
+
+/// What the merge state keeps of an identity for the agent's whole life: the keys and the facts
+/// correlation reads (MACs, last sync, name, compliance) and a digest of the whole record. The
+/// texts stay in the store's `intune` table; a round reads a full record back only for the
+/// records it writes (MergeOptions::identity). ~100 bytes and no allocation per identity, where
+/// a copy of the texts cost ~250 bytes and a heap block: a tenant's 100 k identities live in the
+/// agent from start to stop.
+/// The device name is kept as its host_name_hash(): two different names with the same 64-bit
+/// hash would count as one (for 100 k names, a chance of about 3e-10).
+struct IdentitySummary {
+  IdentitySummary() = default;
+  explicit IdentitySummary(const store::IdentityRecord& record) noexcept;
 
   platform::Guid intune_id;  ///< identity_key()
   platform::Guid entra_device_id;
@@ -112,24 +119,19 @@ class PackedIdentity {
   platform::Timestamp last_sync;
   platform::MacAddress wifi_mac;
   platform::MacAddress ethernet_mac;
+  bool noncompliant = false;    ///< compliance_state is "noncompliant" (any case)
+  std::uint64_t name_hash = 0;  ///< host_name_hash(device_name); 0 when there is no name
+  std::uint64_t digest = 0;     ///< identity_digest() of the record
 
-  std::string_view device_name() const noexcept {
-    return texts_.get(cloud::IdentityText::device_name);
+  /// is_entra_only() of the record.
+  bool entra_only() const noexcept {
+    return !entra_object_id.is_nil() && intune_id == entra_object_id;
   }
-  std::string_view user_principal_name() const noexcept {
-    return texts_.get(cloud::IdentityText::user_principal_name);
-  }
-  std::string_view serial_number() const noexcept {
-    return texts_.get(cloud::IdentityText::serial_number);
-  }
-  std::string_view compliance_state() const noexcept {
-    return texts_.get(cloud::IdentityText::compliance_state);
-  }
+  /// The record with only what the summary holds (keys, MACs, last sync; the compliance state
+  /// when noncompliant): what a round writes when the full record cannot be read back.
+  store::IdentityRecord partial_record() const;
 
-  friend bool operator==(const PackedIdentity&, const PackedIdentity&) = default;
-
- private:
-  cloud::IdentityTexts texts_;
+  friend bool operator==(const IdentitySummary&, const IdentitySummary&) = default;
 };
 
 /// A device record as the merge state holds it: the merge fields as they are (a round reads and
@@ -178,7 +180,7 @@ class PackedDevice {
 /// What a round starts from: everything persisted (loaded from the store at start-up).
 struct MergeState {
   std::map<platform::MacAddress, PackedDevice> devices;
-  FlatMap<platform::Guid, PackedIdentity> identities;  ///< by identity_key()
+  FlatMap<platform::Guid, IdentitySummary> identities;  ///< by identity_key()
   struct IdentityOnly {
     std::uint64_t version = 0;
     bool active = false;  ///< false: the record went away (seen on the wire, or deleted)
@@ -205,6 +207,13 @@ struct MergeOptions {
   /// own: a record's outbox items and cache entries travel in the part that carries the record.
   std::function<void(store::Batch&&)> spill;
   std::size_t spill_items = 2000;
+  /// The full record of an identity the state holds in summary, from wherever the earlier
+  /// rounds' batches went (the store, or batches still waiting to be written). A round asks only
+  /// for identities it did not receive itself, and only for the records it writes (payloads and
+  /// events). Unset or nullopt: the record is written with IdentitySummary::partial_record() and
+  /// counted in MergeResult::identity_misses. With a spill, a round hands over its changed
+  /// identities before it asks for any, so that they can be read back.
+  std::function<std::optional<store::IdentityRecord>(const platform::Guid&)> identity;
 };
 
 struct MergeResult {
@@ -212,6 +221,7 @@ struct MergeResult {
   store::Batch batch;  ///< changed devices and identities, removed identities, outbox items
   std::size_t managed = 0, unmanaged = 0, identity_only = 0;
   std::size_t changed_records = 0;
+  std::size_t identity_misses = 0;  ///< full identity records MergeOptions::identity lacked
 };
 
 /// Events (outbox kind kOutboxEvent, docs/UPSTREAM.md), emitted by a round for a MAC record:
