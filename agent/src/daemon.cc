@@ -120,6 +120,9 @@ class Daemon final : public ControlContext {
   // devices whose only change is activity (shutdown, `flush`).
   std::error_code flush(bool everything, std::string& detail);
   void apply_retention();
+  // Trims malloc's arenas and unmaps the store pages read so far (after large rounds and
+  // scans of the store).
+  void release_memory();
   bool commit(store::Batch batch, std::string& detail);
   void notify_status();
   json::value record_value(const store::DeviceRecord& d);
@@ -222,6 +225,7 @@ void Daemon::start() {
   std::string detail;
   if (auto ec = load_merge_state(store_, state_, detail)) throw StartError("store: " + detail);
   if (!detail.empty()) log_.warning("store.warning", kv("detail", detail));
+  release_memory();  // loading read every stored record
   identity_count_ = state_.identities.size();
   sync_state_ = std::make_unique<StoreSyncState>(store_, log_.child("sync"));
 
@@ -776,15 +780,23 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
     return std::make_error_code(std::errc::io_error);
   }
   if (!commit(std::move(result.batch), detail)) return std::make_error_code(std::errc::io_error);
-  // A large round (start-up, a sync) frees most of what it allocated; hand it back to the OS
-  // instead of leaving it in malloc's arenas (the resident size is what an appliance sees).
-  // Every such round, not only the first: an unchanged identity reload allocates and frees as
-  // much, and without the trim the arenas grew with each one.
-  if (big) ::malloc_trim(0);
+  // A large round (start-up, a sync) frees most of what it allocated and reads many stored
+  // records; hand both back (the resident size is what an appliance sees). Every such round,
+  // not only the first: an unchanged identity reload allocates and frees as much, and without
+  // the trim the arenas grew with each one.
+  if (big) release_memory();
   detail = std::to_string(observed) + " observations, " + std::to_string(result.changed_records) +
            " records changed, " + std::to_string(outbox) + " outbox items";
   notify_status();
   return {};
+}
+
+void Daemon::release_memory() {
+  ::malloc_trim(0);
+  // The store's pages stay in the page cache; only this process's mapping of them goes.
+  if (auto ec = store_.release_mapped_pages()) {
+    log_.debug("store.release_pages_failed", kv("error", ec.message()));
+  }
 }
 
 void Daemon::apply_retention() {
@@ -867,6 +879,7 @@ std::vector<platform::Guid> Daemon::identities_named(const std::string& key) {
   if (ec) {
     log_.warning("store.read_failed", kv("what", "identities"), kv("error", ec.message()));
   }
+  release_memory();  // the scan mapped every identity's page
   // Batches not yet written hold the newer form of their identities.
   for (const auto& batch : unwritten_) {
     for (const auto& id : batch.identities) {

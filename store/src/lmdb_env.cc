@@ -1,6 +1,12 @@
 #include "store/lmdb_env.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <utility>
 
 #include <lmdb.h>
@@ -72,6 +78,39 @@ std::error_code Environment::open(const EnvironmentOptions& options, int* stale_
   ::mdb_reader_check(env_, &dead);
   if (stale_readers != nullptr) *stale_readers = dead;
   return {};
+}
+
+std::error_code Environment::release_mapped_pages() {
+  if (env_ == nullptr) return {};
+  // LMDB keeps its map's address to itself (mdb_env_info reports one only for MDB_FIXEDMAP):
+  // find the mappings of the data file, by device and inode, in /proc/self/maps.
+  mdb_filehandle_t fd{};
+  if (const int rc = ::mdb_env_get_fd(env_, &fd); rc != 0) return lmdb_error(rc);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return {errno, std::generic_category()};
+  std::ifstream maps("/proc/self/maps");
+  if (!maps) return std::make_error_code(std::errc::no_such_file_or_directory);
+  std::error_code result;
+  for (std::string text; std::getline(maps, text);) {
+    const char* line = text.c_str();
+    unsigned long start = 0, end = 0;  // an address: the size of a pointer on Linux
+    unsigned long long offset = 0, inode = 0;
+    unsigned major_id = 0, minor_id = 0;
+    char perms[8] = {};
+    // NOLINTNEXTLINE(cert-err34-c): a line that does not parse is skipped
+    if (std::sscanf(line, "%lx-%lx %7s %llx %x:%x %llu", &start, &end, perms, &offset, &major_id,
+                    &minor_id, &inode) != 7) {
+      continue;
+    }
+    if (inode != st.st_ino || major_id != major(st.st_dev) || minor_id != minor(st.st_dev)) {
+      continue;
+    }
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the address /proc/self/maps gives
+    if (::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED) != 0) {
+      result = {errno, std::generic_category()};
+    }
+  }
+  return result;
 }
 
 std::error_code Environment::open_database(const char* name, unsigned flags, unsigned& dbi) {

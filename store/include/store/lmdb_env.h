@@ -67,6 +67,14 @@ class Environment {
 
   std::error_code sync(bool force = true);
 
+  /// Unmaps from this process the pages of the data file it has touched through the map
+  /// (madvise MADV_DONTNEED on the shared, read-only map). The pages stay in the OS page cache
+  /// and the next read maps them again, so nothing is lost and values already returned stay
+  /// valid; the process's resident size stops counting file pages it no longer reads. Safe
+  /// while transactions are open (LMDB never writes through the map unless MDB_WRITEMAP, which
+  /// this wrapper does not use).
+  std::error_code release_mapped_pages();
+
   MDB_env* handle() const noexcept { return env_; }
 
  private:

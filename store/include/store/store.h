@@ -160,6 +160,9 @@ class Store {
   std::error_code stats(StoreStats& out);
   /// Flushes to disk (for no_sync environments, called periodically by the agent).
   std::error_code sync() { return env_.sync(true); }
+  /// Environment::release_mapped_pages(): after a large transaction or a scan, so that the
+  /// pages it read stop counting in the process's resident size.
+  std::error_code release_mapped_pages() { return env_.release_mapped_pages(); }
 
   /// Rebuilds the environment into @p directory/.compact — every table copied in key order
   /// with MDB_APPEND, so pages are full and free pages are gone — fsyncs it and renames it over
