@@ -40,7 +40,7 @@ TEST_CASE("flat map: behaves as std::map under random operations") {
   for (int step = 0; step < 20000; ++step) {
     const int key = static_cast<int>(rng() % 500);
     const int value = static_cast<int>(rng() % 1000);
-    switch (rng() % 4) {
+    switch (rng() % 6) {
       case 0: {
         const auto a = flat.try_emplace(key, value);
         const auto b = model.try_emplace(key, value);
@@ -58,6 +58,22 @@ TEST_CASE("flat map: behaves as std::map under random operations") {
         flat[key] += value;
         model[key] += value;
         break;
+      case 3: {
+        // A batch of up to 20 pairs, repeats included: the last of a key wins.
+        std::vector<std::pair<int, int>> batch;
+        for (auto n = rng() % 21; n > 0; --n) {
+          batch.emplace_back(static_cast<int>(rng() % 500), static_cast<int>(rng() % 1000));
+        }
+        for (const auto& [k, v] : batch) model.insert_or_assign(k, v);
+        flat.insert_or_assign_all(std::move(batch));
+        break;
+      }
+      case 4: {
+        const int modulus = 3 + static_cast<int>(rng() % 50);
+        const auto odd = [modulus](const auto& e) { return (e.first + e.second) % modulus == 0; };
+        CHECK(flat.erase_if(odd) == std::erase_if(model, odd));
+        break;
+      }
       default: {
         const auto a = flat.find(key);
         const auto b = model.find(key);

@@ -99,6 +99,29 @@ class FlatMap {
   }
   Value& operator[](const Key& key) { return try_emplace(key).first->second; }
 
+  /// Adds @p items (any order) in one sort of the items and one merge, instead of an insertion
+  /// (and a move of every later entry) each; of equal keys the last item wins, over the map's
+  /// entry too. The result has no spare capacity: a long-lived map stays the size it needs.
+  void insert_or_assign_all(std::vector<value_type> items) {
+    if (items.empty()) return;
+    auto added = from(std::move(items)).items_;
+    std::vector<value_type> merged;
+    merged.reserve(items_.size() + added.size());
+    auto old = items_.begin();
+    for (auto& e : added) {
+      for (; old != items_.end() && old->first < e.first; ++old) merged.push_back(std::move(*old));
+      if (old != items_.end() && !(e.first < old->first)) ++old;  // replaced by e
+      merged.push_back(std::move(e));
+    }
+    for (; old != items_.end(); ++old) merged.push_back(std::move(*old));
+    items_.swap(merged);
+  }
+  /// Removes the entries (key, value pairs) for which @p pred is true; returns how many.
+  template <typename Pred>
+  std::size_t erase_if(Pred pred) {
+    return std::erase_if(items_, pred);
+  }
+
   friend bool operator==(const FlatMap& a, const FlatMap& b) { return a.items_ == b.items_; }
 
  private:
