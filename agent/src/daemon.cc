@@ -130,6 +130,12 @@ class Daemon final : public ControlContext {
   // The full record of an identity the merge state holds in summary: from a batch still
   // waiting to be written (the newest first), else from the store.
   std::optional<store::IdentityRecord> stored_identity(const platform::Guid& key);
+  // The current record of a device of the merge state: its observed part from a batch still
+  // waiting to be written (the newest first), else from the store, else what the summary has;
+  // its merge fields and version from the merge state.
+  store::DeviceRecord stored_device(const MacAddress& mac, const DeviceSummary& summary);
+  // stored_device() of every device of the merge state, in MAC order, in one scan of the store.
+  void for_each_stored_device(const std::function<void(const store::DeviceRecord&)>& fn);
   // The intune keys of the stored identities whose UPN, serial number or device name is @p key.
   std::vector<platform::Guid> identities_named(const std::string& key);
 
@@ -721,7 +727,8 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
     if (due) {
       // Groups no observation since the last round carried are as the merge state has them.
       if (const auto known = state_.devices.find(it->first); known != state_.devices.end()) {
-        complete_observed(it->second.record, it->second.changes, known->second.record());
+        complete_observed(it->second.record, it->second.changes,
+                          stored_device(it->first, known->second));
       }
       input.observed.push_back(std::move(it->second.record));
       it = deferred_.erase(it);
@@ -758,10 +765,16 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
     if (!commit(std::move(part), detail)) spill_failed = true;
   };
   options.identity = [this](const platform::Guid& key) { return stored_identity(key); };
+  options.device = [this](const MacAddress& mac) -> std::optional<store::DeviceRecord> {
+    const auto it = state_.devices.find(mac);
+    if (it == state_.devices.end()) return std::nullopt;
+    return stored_device(mac, it->second);
+  };
   auto result = merge_into(state_, std::move(input), options);
-  if (result.identity_misses > 0) {
-    log_.warning("merge.identity_missing", kv("records", result.identity_misses),
-                 kv("detail", "written with the identity's keys only"));
+  if (result.identity_misses > 0 || result.device_misses > 0) {
+    log_.warning("merge.record_missing", kv("identities", result.identity_misses),
+                 kv("devices", result.device_misses),
+                 kv("detail", "written with what the merge state holds"));
   }
   sync_state_->take_pending(result.batch);
   if (identities) {
@@ -784,7 +797,13 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
   // records; hand both back (the resident size is what an appliance sees). Every such round,
   // not only the first: an unchanged identity reload allocates and frees as much, and without
   // the trim the arenas grew with each one.
-  if (big) release_memory();
+  // Every round read and wrote store pages through the map; a small one frees too little to
+  // be worth a trim.
+  if (big) {
+    release_memory();
+  } else if (auto ec = store_.release_mapped_pages()) {
+    log_.debug("store.release_pages_failed", kv("error", ec.message()));
+  }
   detail = std::to_string(observed) + " observations, " + std::to_string(result.changed_records) +
            " records changed, " + std::to_string(outbox) + " outbox items";
   notify_status();
@@ -804,11 +823,11 @@ void Daemon::apply_retention() {
   const auto now = clock_.now();
   const auto cutoff = now.unix_seconds() - config_.store.retention_days * 86400;
   store::Batch batch;
-  for (auto it = state_.devices.begin(); it != state_.devices.end();) {
-    if (it->second.last_seen().unix_seconds() >= cutoff || deferred_.contains(it->first)) {
-      ++it;
-      continue;
-    }
+  const auto expired = [&](const std::pair<MacAddress, DeviceSummary>& d) {
+    return d.second.last_seen.unix_seconds() < cutoff && !deferred_.contains(d.first);
+  };
+  for (auto it = state_.devices.begin(); it != state_.devices.end(); ++it) {
+    if (!expired(*it)) continue;
     batch.removed_devices.push_back(it->first);
     store::OutboxItem item;
     item.kind = kOutboxDevice;
@@ -822,9 +841,9 @@ void Daemon::apply_retention() {
     payload += ",\"version\":" + std::to_string(item.entity_version) + "}";
     item.payload = std::move(payload);
     batch.outbox.push_back(std::move(item));
-    it = state_.devices.erase(it);
   }
   if (batch.removed_devices.empty()) return;
+  state_.devices.erase_if(expired);
   const auto removed = batch.removed_devices.size();
   std::string detail;
   if (commit(std::move(batch), detail)) {
@@ -891,6 +910,63 @@ std::vector<platform::Guid> Daemon::identities_named(const std::string& key) {
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+store::DeviceRecord Daemon::stored_device(const MacAddress& mac, const DeviceSummary& summary) {
+  std::optional<store::DeviceRecord> record;
+  for (auto batch = unwritten_.rbegin(); batch != unwritten_.rend() && !record; ++batch) {
+    for (auto d = batch->devices.rbegin(); d != batch->devices.rend(); ++d) {
+      if (d->mac == mac) {
+        record = *d;
+        break;
+      }
+    }
+  }
+  if (!record) {
+    std::error_code ec;
+    record = store_.device(mac, ec);
+    if (ec) {
+      log_.warning("store.read_failed", kv("what", "device"), kv("mac", mac.to_string()),
+                   kv("error", ec.message()));
+    }
+  }
+  if (!record) return summary.partial_record(mac);
+  record->mac = mac;
+  summary.copy_merge_fields(*record);
+  return std::move(*record);
+}
+
+void Daemon::for_each_stored_device(const std::function<void(const store::DeviceRecord&)>& fn) {
+  // Devices whose newest record waits in an unwritten batch are taken from there.
+  std::map<MacAddress, const store::DeviceRecord*> pending;
+  for (const auto& batch : unwritten_) {
+    for (const auto& d : batch.devices) pending[d.mac] = &d;
+  }
+  auto state = state_.devices.begin();
+  const auto visit_until = [&](const MacAddress* mac) {
+    // Devices of the state before @p mac (all when null) that the scan did not supply.
+    for (; state != state_.devices.end() && (mac == nullptr || state->first < *mac); ++state) {
+      fn(stored_device(state->first, state->second));
+    }
+  };
+  const auto ec = store_.for_each_device(
+      [&](const store::DeviceRecord& d) {
+        visit_until(&d.mac);
+        if (state == state_.devices.end() || state->first != d.mac) return true;  // not merged
+        if (pending.contains(d.mac)) {
+          fn(stored_device(state->first, state->second));
+        } else {
+          auto copy = d;
+          state->second.copy_merge_fields(copy);
+          fn(copy);
+        }
+        ++state;
+        return true;
+      },
+      [](store::Bytes, std::error_code) {});
+  if (ec) log_.warning("store.read_failed", kv("what", "devices"), kv("error", ec.message()));
+  visit_until(nullptr);
+  release_memory();  // the scan mapped every device's page
 }
 
 json::value Daemon::record_value(const store::DeviceRecord& d) {
@@ -1022,8 +1098,8 @@ json::object Daemon::devices(const DeviceQuery& q) {
     for (const auto& [mac, packed] : state_.devices) {
       const auto state = static_cast<RecordState>(packed.state);
       if (q.state && to_string(state) != *q.state) continue;
-      if (q.seen_since && packed.last_seen().unix_seconds() < *q.seen_since) continue;
-      if (q.randomized && !packed.randomized()) continue;
+      if (q.seen_since && packed.last_seen.unix_seconds() < *q.seen_since) continue;
+      if (q.randomized && !packed.randomized) continue;
       if (q.noncompliant) {
         const auto id = state_.identities.find(packed.intune_id);
         if (packed.intune_id.is_nil() || id == state_.identities.end() ||
@@ -1034,11 +1110,11 @@ json::object Daemon::devices(const DeviceQuery& q) {
       // Unpacked only to filter on VLANs or to be printed, not for every device counted.
       std::optional<store::DeviceRecord> d;
       if (q.vlan) {
-        d = packed.record();
+        d = stored_device(mac, packed);
         if (std::find(d->vlans.begin(), d->vlans.end(), *q.vlan) == d->vlans.end()) continue;
       }
       if (!in_page()) continue;
-      if (!d) d = packed.record();
+      if (!d) d = stored_device(mac, packed);
       out.push_back(record_value(*d));
     }
   }
@@ -1058,7 +1134,7 @@ std::optional<json::object> Daemon::device(const std::string& key) {
   json::array found;
   if (const auto parsed = MacAddress::parse(key)) {
     if (const auto it = state_.devices.find(*parsed); it != state_.devices.end()) {
-      found.push_back(record_value(it->second.record()));
+      found.push_back(record_value(stored_device(it->first, it->second)));
     }
   } else {
     const std::string wanted = lower(key);
@@ -1066,14 +1142,13 @@ std::optional<json::object> Daemon::device(const std::string& key) {
     const auto is_named = [&](const platform::Guid& id) {
       return std::binary_search(named.begin(), named.end(), id);
     };
-    for (const auto& [mac, packed] : state_.devices) {
-      const store::DeviceRecord d = packed.record();
+    for_each_stored_device([&](const store::DeviceRecord& d) {
       bool match = !d.intune_id.is_nil() && is_named(d.intune_id);
       for (const auto& a : d.ipv4) match = match || ipv4_text(a.data()) == key;
       for (const auto& a : d.ipv6) match = match || ipv6_text(a.data()) == wanted;
       match = match || (!d.hostname.empty() && same_host_name(d.hostname, key));
       if (match) found.push_back(record_value(d));
-    }
+    });
     for (const auto& [k, io] : state_.identity_only) {
       if (!io.active || !state_.identities.contains(k)) continue;
       if (is_named(k) || k.to_string() == wanted) {

@@ -83,7 +83,12 @@ std::error_code read_inventory(store::Store& store, std::vector<InventoryRecord>
   for (const auto& [mac, d] : state.devices) {
     InventoryRecord r;
     r.state = static_cast<RecordState>(d.state);
-    r.device = d.record();
+    r.device = store.device(mac, ec);
+    if (ec) {
+      detail = "reading devices: " + ec.message();
+      return ec;
+    }
+    if (!r.device) continue;
     r.version = d.version;
     if (!d.intune_id.is_nil() && state.identities.contains(d.intune_id)) {
       r.identity = store.identity(d.intune_id, ec);

@@ -30,18 +30,6 @@ bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-// hostname_source codes (NameSource + 1) that count as DHCP names for rule 2.
-bool dhcp_name(std::string_view hostname, std::uint8_t source) noexcept {
-  if (hostname.empty() || source == 0) return false;
-  const auto s = static_cast<capture::NameSource>(source - 1);
-  return s == capture::NameSource::dhcp || s == capture::NameSource::dhcp_fqdn ||
-         s == capture::NameSource::dhcpv6_fqdn;
-}
-
-bool dhcp_name(const PackedDevice& d) noexcept {
-  return dhcp_name(d.hostname(), d.hostname_source());
-}
-
 // Most recent last_sync first; the smaller key breaks ties so results are deterministic.
 bool fresher(const IdentitySummary& a, const IdentitySummary& b) noexcept {
   if (a.last_sync != b.last_sync) return a.last_sync > b.last_sync;
@@ -164,6 +152,17 @@ enum ObservedFlags : std::uint8_t {
 
 }  // namespace
 
+bool is_dhcp_name_source(std::uint8_t source) noexcept {
+  if (source == 0) return false;
+  const auto s = static_cast<capture::NameSource>(source - 1);
+  return s == capture::NameSource::dhcp || s == capture::NameSource::dhcp_fqdn ||
+         s == capture::NameSource::dhcpv6_fqdn;
+}
+
+std::uint64_t host_name_hash(std::string_view name) noexcept {
+  return name_hash(name);
+}
+
 bool same_host_name(std::string_view a, std::string_view b) noexcept {
   return iequals(name_part(a), name_part(b));
 }
@@ -234,99 +233,6 @@ store::IdentityRecord to_identity_record(const cloud::Identity& id) {
   }
   if (id.wifi_mac) r.wifi_mac = *id.wifi_mac;
   if (id.ethernet_mac) r.ethernet_mac = *id.ethernet_mac;
-  return r;
-}
-
-namespace {
-
-// IdentityRecord's strings, every one (identity_digest() covers them all).
-constexpr std::array<std::string store::IdentityRecord::*, 13> kIdentityTexts{
-    &store::IdentityRecord::device_name,
-    &store::IdentityRecord::os,
-    &store::IdentityRecord::os_version,
-    &store::IdentityRecord::enrollment_type,
-    &store::IdentityRecord::user_principal_name,
-    &store::IdentityRecord::email,
-    &store::IdentityRecord::model,
-    &store::IdentityRecord::manufacturer,
-    &store::IdentityRecord::serial_number,
-    &store::IdentityRecord::compliance_state,
-    &store::IdentityRecord::management_agent,
-    &store::IdentityRecord::ownership,
-    &store::IdentityRecord::trust_type,
-};
-
-// A 64-bit digest fed eight bytes at a time (splitmix64's finaliser after each word): every
-// input bit reaches every output bit, which FNV over long texts does not guarantee.
-class Digest {
- public:
-  void add(std::uint64_t word) noexcept { h_ = mix(h_ ^ word); }
-  void add(std::span<const std::uint8_t> bytes) noexcept {
-    add(bytes.size());  // a length first: ("ab","c") and ("a","bc") differ
-    std::size_t i = 0;
-    for (; i + 8 <= bytes.size(); i += 8) {
-      std::uint64_t w = 0;
-      std::memcpy(&w, bytes.data() + i, 8);
-      add(w);
-    }
-    std::uint64_t tail = 0;
-    if (i < bytes.size()) std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
-    add(tail);
-  }
-  void add(std::string_view text) noexcept {
-    add(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-  }
-  std::uint64_t value() const noexcept { return h_; }
-
- private:
-  static std::uint64_t mix(std::uint64_t x) noexcept {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-  }
-  std::uint64_t h_ = 0x9e3779b97f4a7c15ULL;
-};
-
-}  // namespace
-
-std::uint64_t host_name_hash(std::string_view name) noexcept {
-  return name_hash(name);
-}
-
-std::uint64_t identity_digest(const store::IdentityRecord& identity) noexcept {
-  const auto& r = identity;
-  Digest d;
-  for (const Guid* g : {&r.intune_id, &r.entra_device_id, &r.entra_object_id}) d.add(g->bytes());
-  for (const auto text : kIdentityTexts) d.add(std::string_view(r.*text));
-  d.add(static_cast<std::uint64_t>(r.last_sync.since_epoch().count()));
-  d.add(r.wifi_mac.to_u64());
-  d.add(r.ethernet_mac.to_u64());
-  return d.value();
-}
-
-IdentitySummary::IdentitySummary(const store::IdentityRecord& r) noexcept
-    : intune_id(r.intune_id),
-      entra_device_id(r.entra_device_id),
-      entra_object_id(r.entra_object_id),
-      last_sync(r.last_sync),
-      wifi_mac(r.wifi_mac),
-      ethernet_mac(r.ethernet_mac),
-      noncompliant(iequals(r.compliance_state, "noncompliant")),
-      name_hash(r.device_name.empty() ? 0 : host_name_hash(r.device_name)),
-      digest(identity_digest(r)) {}
-
-store::IdentityRecord IdentitySummary::partial_record() const {
-  store::IdentityRecord r;
-  r.intune_id = intune_id;
-  r.entra_device_id = entra_device_id;
-  r.entra_object_id = entra_object_id;
-  r.last_sync = last_sync;
-  r.wifi_mac = wifi_mac;
-  r.ethernet_mac = ethernet_mac;
-  if (noncompliant) r.compliance_state = "noncompliant";
   return r;
 }
 
@@ -468,29 +374,43 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   // Devices: this round's observations replace their observed part; the merge fields stay
   // until this round's are computed below. `observed` says, per observed MAC, whether it is new
   // and whether its observed part changed (ObservedFlags).
-  std::unordered_map<MacAddress, std::uint8_t> observed;
+  // This round's observed records are kept until their merged records are written. New MACs
+  // join the state in one merge after the loop (`fresh`), not an insertion each.
+  constexpr std::size_t kNotFresh = static_cast<std::size_t>(-1);
+  struct Observed {
+    std::uint8_t flags = 0;
+    std::size_t fresh = kNotFresh;  // index in `fresh` of a MAC new in this round
+    store::DeviceRecord record;     // the latest observation, first_seen kept from before
+  };
+  std::unordered_map<MacAddress, Observed> observed;
   observed.reserve(input.observed.size());
+  std::vector<std::pair<MacAddress, DeviceSummary>> fresh;
   for (auto& o : input.observed) {
-    const auto it = s.devices.find(o.mac);
-    if (it == s.devices.end()) {
-      observed[o.mac] |= kNew;
-      s.devices.emplace(o.mac, PackedDevice(o));
-      o = store::DeviceRecord();  // free its strings as the packed set grows
+    auto& seen = observed[o.mac];
+    DeviceSummary* known = nullptr;
+    if (seen.fresh != kNotFresh) {
+      known = &fresh[seen.fresh].second;
+    } else if (const auto it = s.devices.find(o.mac); it != s.devices.end()) {
+      known = &it->second;
+    }
+    if (known == nullptr) {
+      seen.flags |= kNew;
+      seen.fresh = fresh.size();
+      fresh.emplace_back(o.mac, DeviceSummary(o));
+      seen.record = std::move(o);
       continue;
     }
     store::DeviceRecord merged = std::move(o);
-    const store::DeviceRecord old = it->second.record();
-    merged.first_seen = std::min(merged.first_seen, old.first_seen);
-    merged.version = old.version;
-    assign_merge(merged, old);
-    auto& flags = observed[it->first];
+    merged.first_seen = std::min(merged.first_seen, known->first_seen);
     // A MAC listed twice keeps "new" and accumulates "changed".
-    if (!(merged == old)) {
-      flags |= kObservedChanged;
-      it->second.set_observed(merged);
+    if (observed_digest(merged) != known->digest) {
+      seen.flags |= kObservedChanged;
+      known->set_observed(merged);
     }
+    seen.record = std::move(merged);
   }
   input.observed = {};
+  s.devices.insert_or_assign_all(std::move(fresh));
 
   // Indexes of the identities: by MAC (Intune only: Entra has no MACs), by name; and how many
   // devices carry each DHCP name.
@@ -507,9 +427,9 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   }
   std::sort(by_mac.begin(), by_mac.end());
   std::sort(by_name.begin(), by_name.end());
-  std::vector<Entry<std::string_view>> device_names;  // views into the packed devices
+  std::vector<std::uint64_t> device_names;  // name hashes of the devices with a DHCP name
   for (const auto& [mac, d] : s.devices) {
-    if (dhcp_name(d)) device_names.push_back({name_hash(d.hostname()), d.hostname()});
+    if (d.name_hash != 0) device_names.push_back(d.name_hash);
   }
   std::sort(device_names.begin(), device_names.end());
 
@@ -533,18 +453,16 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
         m.conflicts.push_back(candidates[i]->intune_id);
         referenced.push_back(candidates[i]->intune_id);
       }
-    } else if (dhcp_name(d)) {
-      // Unique on both sides: one identity and one device with this name (the devices' hash
-      // collisions are told apart by comparing the names; the identities keep only the hash).
-      const std::string_view hostname = d.hostname();
-      const std::uint64_t h = name_hash(hostname);
+    } else if (d.name_hash != 0) {
+      // Unique on both sides: one identity and one device with this name (both sides keep
+      // only the names' hashes, see IdentitySummary).
+      const std::uint64_t h = d.name_hash;
       const auto [first_named, last_named] = entries(by_name, h);
       const IdentitySummary* only = first_named != last_named ? first_named->target : nullptr;
       const auto identities_named = static_cast<std::size_t>(last_named - first_named);
-      std::size_t devices_named = 0;
-      for (auto [e, end] = entries(device_names, h); e != end; ++e) {
-        if (same_host_name(e->target, hostname)) ++devices_named;
-      }
+      const auto [first_device, last_device] =
+          std::equal_range(device_names.begin(), device_names.end(), h);
+      const auto devices_named = static_cast<std::size_t>(last_device - first_device);
       if (identities_named == 1 && devices_named == 1) {
         winner = only;
         m.match_by = static_cast<std::uint8_t>(MatchBy::hostname);
@@ -564,7 +482,7 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     // Versioning: d still carries the merge fields it was stored with (a new MAC: none).
     const bool identity_changed = !m.intune_id.is_nil() && contains(changed_ids, m.intune_id);
     const auto seen = observed.find(mac);
-    const std::uint8_t flags = seen != observed.end() ? seen->second : 0;
+    const std::uint8_t flags = seen != observed.end() ? seen->second.flags : 0;
     const bool is_new = (flags & kNew) != 0;
     bool changed = true;
     bool important = m.state == static_cast<std::uint8_t>(RecordState::managed);
@@ -584,7 +502,18 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
     if (is_new) d.version = 0;
     ++d.version;
     ++result.changed_records;
-    const store::DeviceRecord record = d.record();
+    // The observed part: this round's observation, else the stored record.
+    store::DeviceRecord record;
+    if (seen != observed.end()) {
+      record = std::move(seen->second.record);
+    } else if (auto stored = options.device ? options.device(mac) : std::nullopt) {
+      record = std::move(*stored);
+    } else {
+      ++result.device_misses;
+      record = d.partial_record(mac);
+    }
+    record.mac = mac;
+    d.copy_merge_fields(record);
     result.batch.devices.push_back(record);
     store::OutboxItem item;
     item.kind = kOutboxDevice;

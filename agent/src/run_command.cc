@@ -184,6 +184,10 @@ int run_once(const Config& c, std::ostream& err) {
     std::error_code ec;
     return store.identity(key, ec);
   };
+  options.device = [&store](const platform::MacAddress& mac) {
+    std::error_code ec;
+    return store.device(mac, ec);
+  };
   auto result = merge(state, std::move(input), options);
   result.batch.meta.emplace_back(kMetaSensorId, c.sensor_id);
   result.batch.meta.emplace_back(kMetaIdentitySource, c.identity.source);

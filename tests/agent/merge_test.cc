@@ -76,17 +76,50 @@ IdentityRecord entra_only(int object_id, std::string name) {
   return r;
 }
 
+// The records a sequence of rounds wrote, standing in for the store that MergeOptions::identity
+// and MergeOptions::device read full records from.
+struct Written {
+  std::map<Guid, IdentityRecord> records;
+  std::map<MacAddress, DeviceRecord> devices;
+  void take(const edgeid::store::Batch& batch) {
+    for (const auto& id : batch.identities) records[id.intune_id] = id;
+    for (const auto& key : batch.removed_identities) records.erase(key);
+    for (const auto& d : batch.devices) devices[d.mac] = d;
+  }
+  std::function<std::optional<IdentityRecord>(const Guid&)> lookup() {
+    return [this](const Guid& key) -> std::optional<IdentityRecord> {
+      const auto it = records.find(key);
+      if (it == records.end()) return std::nullopt;
+      return it->second;
+    };
+  }
+  std::function<std::optional<DeviceRecord>(const MacAddress&)> device_lookup() {
+    return [this](const MacAddress& mac) -> std::optional<DeviceRecord> {
+      const auto it = devices.find(mac);
+      if (it == devices.end()) return std::nullopt;
+      return it->second;
+    };
+  }
+};
+
 // A round, with its events taken out of the outbox (most cases look at records only).
 struct Round : MergeResult {
   std::vector<edgeid::store::OutboxItem> events;
 };
 
+// A round; with @p written, full records are read back from it and the round's batch goes to it.
 Round run(const MergeState& state, std::vector<DeviceRecord> devices,
-          std::optional<std::vector<IdentityRecord>> ids) {
+          std::optional<std::vector<IdentityRecord>> ids, Written* written = nullptr) {
   MergeInput in;
   in.observed = std::move(devices);
   in.identities = std::move(ids);
-  Round r{merge(state, std::move(in), MergeOptions{"s1", Timestamp::from_unix_seconds(9000)}), {}};
+  auto options = MergeOptions{"s1", Timestamp::from_unix_seconds(9000)};
+  if (written != nullptr) {
+    options.identity = written->lookup();
+    options.device = written->device_lookup();
+  }
+  Round r{merge(state, std::move(in), options), {}};
+  if (written != nullptr) written->take(r.batch);
   auto& outbox = r.batch.outbox;
   for (auto it = outbox.begin(); it != outbox.end();) {
     if (it->kind == edgeid::agent::kOutboxEvent) {
@@ -98,23 +131,6 @@ Round run(const MergeState& state, std::vector<DeviceRecord> devices,
   }
   return r;
 }
-
-// The identities a sequence of rounds wrote, standing in for the store that
-// MergeOptions::identity reads full records from.
-struct WrittenIdentities {
-  std::map<Guid, IdentityRecord> records;
-  void take(const edgeid::store::Batch& batch) {
-    for (const auto& id : batch.identities) records[id.intune_id] = id;
-    for (const auto& key : batch.removed_identities) records.erase(key);
-  }
-  std::function<std::optional<IdentityRecord>(const Guid&)> lookup() {
-    return [this](const Guid& key) -> std::optional<IdentityRecord> {
-      const auto it = records.find(key);
-      if (it == records.end()) return std::nullopt;
-      return it->second;
-    };
-  }
-};
 
 // "type@mac" of each event, in order.
 std::vector<std::string> event_list(const Round& r) {
@@ -128,26 +144,26 @@ std::vector<std::string> event_list(const Round& r) {
   return out;
 }
 
-DeviceRecord at(const MergeResult& r, const char* m) {
-  return r.next.devices.at(mac(m)).record();
+edgeid::agent::DeviceSummary at(const MergeResult& r, const char* m) {
+  return r.next.devices.at(mac(m));
 }
 
 }  // namespace
 
-TEST_CASE("merge: a packed device gives back exactly the record it was made from") {
-  using edgeid::agent::PackedDevice;
+TEST_CASE("merge: a device summary keeps the merge fields and a digest of the observed ones") {
+  using edgeid::agent::DeviceSummary;
+  using edgeid::agent::observed_digest;
   DeviceRecord full = device("3c:22:fb:00:00:07", "LAPTOP-7.corp.example");
   full.randomized = true;
   full.router = true;
   full.vendor = "Apple, Inc.";
   full.vlans = {1, 20, 4094};
   full.ipv4 = {{10, 0, 0, 5}, {192, 168, 1, 200}};
-  full.ipv6 = {{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9},
-               {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x3e, 0x22, 0xfb, 0xff, 0xfe, 0, 0, 7}};
+  full.ipv6 = {{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}};
   full.dhcp_vendor_class = "MSFT 5.0";
   full.dhcp_param_list = std::string("\x01\x03\x06\x0f", 4);
-  full.dhcp_client_id = std::string("\x01\x00\xff", 3) + std::string(300, 'x');
-  full.first_seen = Timestamp(std::chrono::nanoseconds(1'700'000'000'123'456'789));
+  full.dhcp_client_id = std::string("\x01\x00\xff", 3);
+  full.first_seen = Timestamp::from_unix_seconds(1'700'000'000);
   full.last_seen = Timestamp::from_unix_seconds(1'700'000'500);
   full.packets = (std::uint64_t{1} << 40) + 3;
   full.bytes = ~std::uint64_t{0};
@@ -160,36 +176,70 @@ TEST_CASE("merge: a packed device gives back exactly the record it was made from
   full.conflicts = {guid(5), guid(6)};
   full.version = 42;
 
-  const PackedDevice packed(full);
-  CHECK(packed.record() == full);
-  CHECK(packed.mac() == full.mac);
-  CHECK(packed.randomized());
-  CHECK(packed.last_seen() == full.last_seen);
-  CHECK(packed.hostname() == "LAPTOP-7.corp.example");
-  CHECK(packed.hostname_source() == full.hostname_source);
-  CHECK(packed.version == 42);
+  const DeviceSummary summary(full);
+  CHECK(summary.first_seen == full.first_seen);
+  CHECK(summary.last_seen == full.last_seen);
+  CHECK(summary.randomized);
+  CHECK(summary.digest == observed_digest(full));
+  CHECK(summary.name_hash == edgeid::agent::host_name_hash("laptop-7"));
+  CHECK(summary.state == full.state);
+  CHECK(summary.intune_id == full.intune_id);
+  CHECK(summary.conflicts == full.conflicts);
+  CHECK(summary.version == 42);
+  // Names from mDNS or NBNS are not rule-2 names.
+  CHECK(DeviceSummary(device("3c:22:fb:00:00:08", "laptop-8", NameSource::mdns)).name_hash == 0);
 
-  PackedDevice copy = packed;  // a deep copy: equal, and independent
-  CHECK(copy == packed);
-  DeviceRecord moved = full;
-  moved.ipv4 = {{10, 0, 0, 6}};
-  moved.hostname.clear();
-  moved.hostname_source = 0;
-  moved.state = 0;  // merge fields of the argument are ignored
-  copy.set_observed(moved);
-  CHECK_FALSE(copy == packed);
-  CHECK(packed.record() == full);
-  const DeviceRecord back = copy.record();
-  CHECK(back.ipv4 == moved.ipv4);
-  CHECK(back.hostname.empty());
-  CHECK(copy.hostname().empty());
-  CHECK(back.state == full.state);
-  CHECK(back.conflicts == full.conflicts);
+  // The merge fields and the version are not part of the observed digest; each observed field is.
+  auto merged_only = full;
+  merged_only.state = 0;
+  merged_only.conflicts.clear();
+  merged_only.version = 1;
+  CHECK(observed_digest(merged_only) == summary.digest);
+  std::vector<DeviceRecord> variants(17, full);
+  variants[0].mac = mac("3c:22:fb:00:00:09");
+  variants[1].randomized = false;
+  variants[2].router = false;
+  variants[3].vendor += "x";
+  variants[4].vlans.pop_back();
+  variants[5].ipv4[1][3] = 201;
+  variants[6].ipv6.clear();
+  variants[7].hostname = "LAPTOP-8";
+  variants[8].hostname_source = 1 + static_cast<std::uint8_t>(NameSource::mdns);
+  variants[9].dhcp_vendor_class += "x";
+  variants[10].dhcp_param_list += "x";
+  variants[11].dhcp_client_id += "x";
+  variants[12].first_seen = Timestamp::from_unix_seconds(1'699'999'999);
+  variants[13].last_seen = Timestamp::from_unix_seconds(1'700'000'501);
+  variants[14].packets += 1;
+  variants[15].bytes -= 1;
+  variants[16].sources = 1;
+  for (const auto& v : variants) CHECK(observed_digest(v) != summary.digest);
 
-  const DeviceRecord empty;
-  CHECK(PackedDevice(empty).record() == empty);
-  CHECK(PackedDevice().record() == empty);
-  CHECK(PackedDevice() == PackedDevice());
+  // A new observation replaces the observed part only.
+  DeviceSummary moved = summary;
+  DeviceRecord later = variants[13];
+  later.state = 0;  // merge fields of the argument are ignored
+  moved.set_observed(later);
+  CHECK(moved.last_seen == later.last_seen);
+  CHECK(moved.digest == observed_digest(later));
+  CHECK(moved.state == full.state);
+  CHECK(moved.conflicts == full.conflicts);
+  CHECK_FALSE(moved == summary);
+
+  // What a round writes when the stored record cannot be read back.
+  const auto partial = summary.partial_record(full.mac);
+  CHECK(partial.mac == full.mac);
+  CHECK(partial.last_seen == full.last_seen);
+  CHECK(partial.intune_id == full.intune_id);
+  CHECK(partial.conflicts == full.conflicts);
+  CHECK(partial.version == 42);
+  CHECK(partial.ipv4.empty());
+  DeviceRecord other = device("3c:22:fb:00:00:07");
+  summary.copy_merge_fields(other);
+  CHECK(other.match_by == full.match_by);
+  CHECK(other.match_confidence_permille == 600);
+  CHECK(other.version == 42);
+  CHECK(other.ipv4.empty());
 }
 
 TEST_CASE("merge: complete_observed fills only the groups an observation does not carry") {
@@ -331,7 +381,7 @@ TEST_CASE("merge: random fleets correlate exactly as the rules say (reference mo
     for (const auto& d : devices) {
       CAPTURE(trial);
       CAPTURE(d.mac.to_string());
-      const auto got = r.next.devices.at(d.mac).record();
+      const auto& got = r.next.devices.at(d.mac);
       std::vector<const IdentityRecord*> by_mac;
       for (const auto& id : ids) {
         if (id.wifi_mac == d.mac) by_mac.push_back(&id);
@@ -460,7 +510,9 @@ TEST_CASE("merge: os_group table") {
 
 TEST_CASE("merge: versions bump only when content changes, and only changes enter the outbox") {
   const std::vector<IdentityRecord> ids{identity(1, "PC1", "00:11:22:33:44:55")};
-  const auto first = run({}, {device("00:11:22:33:44:55"), device("00:11:22:33:44:66")}, ids);
+  Written written;
+  const auto first =
+      run({}, {device("00:11:22:33:44:55"), device("00:11:22:33:44:66")}, ids, &written);
   CHECK(first.changed_records == 2);
   CHECK(first.batch.outbox.size() == 2);
   CHECK(first.batch.identities.size() == 1);
@@ -470,7 +522,7 @@ TEST_CASE("merge: versions bump only when content changes, and only changes ente
 
   // The same input again: nothing changed, nothing to write or send.
   const auto same =
-      run(first.next, {device("00:11:22:33:44:55"), device("00:11:22:33:44:66")}, ids);
+      run(first.next, {device("00:11:22:33:44:55"), device("00:11:22:33:44:66")}, ids, &written);
   CHECK(same.changed_records == 0);
   CHECK(same.batch.empty());
   CHECK(at(same, "00:11:22:33:44:55").version == 1);
@@ -478,19 +530,19 @@ TEST_CASE("merge: versions bump only when content changes, and only changes ente
   // More packets on one device: an observation change, priority 0.
   auto busier = device("00:11:22:33:44:66");
   busier.packets = 11;
-  const auto third = run(same.next, {busier}, std::nullopt);
+  const auto third = run(same.next, {busier}, std::nullopt, &written);
   CHECK(third.changed_records == 1);
   REQUIRE(third.batch.outbox.size() == 1);
   CHECK(third.batch.outbox[0].priority == 0);
   CHECK(third.batch.outbox[0].entity_version == 2);
   CHECK(at(third, "00:11:22:33:44:66").version == 2);
   CHECK(at(third, "00:11:22:33:44:55").version == 1);
-  CHECK(at(third, "00:11:22:33:44:55").packets == 10);  // not observed this round: kept
+  CHECK(at(third, "00:11:22:33:44:55") == at(same, "00:11:22:33:44:55"));  // not observed: kept
 
   // A compliance change of the identity: the device record changes, priority 1.
   auto ids2 = ids;
   ids2[0].compliance_state = "noncompliant";
-  const auto fourth = run(third.next, {}, ids2);
+  const auto fourth = run(third.next, {}, ids2, &written);
   CHECK(fourth.changed_records == 1);
   REQUIRE(fourth.batch.outbox.size() == 1);
   CHECK(fourth.batch.outbox[0].priority == 1);
@@ -498,6 +550,12 @@ TEST_CASE("merge: versions bump only when content changes, and only changes ente
         std::string::npos);
   CHECK(at(fourth, "00:11:22:33:44:55").version == 2);
   CHECK(fourth.batch.identities.size() == 1);
+  // Not observed this round: its observed part is the stored one.
+  REQUIRE(fourth.batch.devices.size() == 1);
+  CHECK(fourth.batch.devices[0].packets == 10);
+  CHECK(fourth.batch.devices[0].first_seen == Timestamp::from_unix_seconds(1000));
+  CHECK(fourth.batch.devices[0].version == 2);
+  CHECK(fourth.device_misses == 0);
 }
 
 TEST_CASE("merge: first_seen keeps the earliest sighting across rounds") {
@@ -669,10 +727,11 @@ TEST_CASE("merge: a spilled round is the unspilled round cut into bounded, self-
     MergeState plain;
     MergeState spilled;
     // Each side's written identities, as a store would hold them for the full records.
-    WrittenIdentities plain_store;
-    WrittenIdentities spilled_store;
+    Written plain_store;
+    Written spilled_store;
     auto opts = MergeOptions{"s1", Timestamp::from_unix_seconds(9000)};
     opts.identity = plain_store.lookup();
+    opts.device = plain_store.device_lookup();
     for (auto& [observed, identities] :
          std::vector<std::pair<std::vector<DeviceRecord>, std::vector<IdentityRecord>>>{
              {devices, ids}, {changed, fewer}}) {
@@ -682,6 +741,7 @@ TEST_CASE("merge: a spilled round is the unspilled round cut into bounded, self-
       auto with_spill = opts;
       with_spill.spill_items = limit;
       with_spill.identity = spilled_store.lookup();
+      with_spill.device = spilled_store.device_lookup();
       with_spill.spill = [&](edgeid::store::Batch&& b) {
         spilled_store.take(b);
         parts.push_back(std::move(b));
@@ -690,6 +750,8 @@ TEST_CASE("merge: a spilled round is the unspilled round cut into bounded, self-
       spilled_store.take(got.batch);
       CHECK(expected.identity_misses == 0);
       CHECK(got.identity_misses == 0);
+      CHECK(expected.device_misses == 0);
+      CHECK(got.device_misses == 0);
       CHECK(got.changed_records == expected.changed_records);
       CHECK(spilled.devices == plain.devices);
       CHECK(spilled.identities == plain.identities);
@@ -808,7 +870,7 @@ TEST_CASE("merge: a record written for an identity of an earlier round carries i
   // being sent again: the payload's identity comes from MergeOptions::identity.
   auto id = identity(7, "LAPTOP-7", "00:11:22:33:44:55");
   id.user_principal_name = "ana@contoso.example";
-  WrittenIdentities written;
+  Written written;
   auto opts = MergeOptions{"s1", Timestamp::from_unix_seconds(9000)};
   opts.identity = written.lookup();
   MergeState state;

@@ -29,7 +29,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -134,52 +133,54 @@ struct IdentitySummary {
   friend bool operator==(const IdentitySummary&, const IdentitySummary&) = default;
 };
 
-/// A device record as the merge state holds it: the merge fields as they are (a round reads and
-/// writes them for every device), the observed fields packed in one buffer (~180 bytes for a
-/// typical device instead of a store::DeviceRecord's ~360 plus an allocation per non-empty
-/// string or list). Every device of the inventory lives in the agent for its whole life.
-class PackedDevice {
- public:
-  PackedDevice() = default;
-  explicit PackedDevice(const store::DeviceRecord& record);
-  PackedDevice(const PackedDevice& other);
-  PackedDevice& operator=(const PackedDevice& other);
-  PackedDevice(PackedDevice&&) noexcept = default;
-  PackedDevice& operator=(PackedDevice&&) noexcept = default;
-  ~PackedDevice() = default;
+/// Whether a record's hostname_source (NameSource + 1; 0: none) is a DHCP name, the only names
+/// rule 2 uses.
+bool is_dhcp_name_source(std::uint8_t hostname_source) noexcept;
 
-  /// The store form (allocates).
-  store::DeviceRecord record() const;
-  /// Replaces the observed fields by those of @p record (its merge fields are ignored).
-  void set_observed(const store::DeviceRecord& record);
+/// A digest of the observed fields of @p record (everything but the merge fields and the
+/// version): what tells a changed observation from an unchanged one in a round.
+std::uint64_t observed_digest(const store::DeviceRecord& record) noexcept;
 
-  platform::MacAddress mac() const noexcept;
-  bool randomized() const noexcept;
-  platform::Timestamp last_seen() const noexcept;
-  std::uint8_t hostname_source() const noexcept;
-  std::string_view hostname() const noexcept;
+/// What the merge state keeps of a device (a MAC's record) for the agent's whole life: the merge
+/// fields as they are, of the observed fields only what correlation, retention and the control
+/// filters read, and a digest of the rest. The record itself is in the store's `devices` table
+/// (and the capture table holds the facts again); a round reads it back only to write a record
+/// whose observation it did not receive (MergeOptions::device). ~100 bytes per device instead
+/// of a second copy of its observed facts.
+/// The DHCP host name is kept as its host_name_hash(), with IdentitySummary's caveat.
+struct DeviceSummary {
+  DeviceSummary() = default;
+  /// Every field of @p record, merge fields included.
+  explicit DeviceSummary(const store::DeviceRecord& record);
+  /// Replaces the observed part by that of @p record (its merge fields are ignored).
+  void set_observed(const store::DeviceRecord& record) noexcept;
+  /// The record with only what the summary holds (the MAC, times, flags, merge fields): what a
+  /// round writes when the full record cannot be read back.
+  store::DeviceRecord partial_record(const platform::MacAddress& mac) const;
+  /// Sets the merge fields and the version of @p record to the summary's.
+  void copy_merge_fields(store::DeviceRecord& record) const;
+
+  platform::Timestamp first_seen;
+  platform::Timestamp last_seen;
+  std::uint64_t digest = 0;     ///< observed_digest() of the record
+  std::uint64_t name_hash = 0;  ///< host_name_hash() of a DHCP host name; 0: none
+  bool randomized = false;
 
   // The merge fields, as in store::DeviceRecord.
   std::uint8_t state = 0;
-  platform::Guid intune_id;
-  platform::Guid entra_device_id;
   std::uint8_t match_by = 0;
   std::uint16_t match_confidence_permille = 0;
+  platform::Guid intune_id;
+  platform::Guid entra_device_id;
   std::vector<platform::Guid> conflicts;
   std::uint64_t version = 0;
 
-  friend bool operator==(const PackedDevice& a, const PackedDevice& b) noexcept;
-
- private:
-  std::size_t observed_size() const noexcept;
-  // Fixed part (mac, flags, times, counters, list sizes), then the strings (hostname first) and
-  // the lists; the first four bytes are the whole buffer's size. Empty for a default record.
-  std::unique_ptr<std::uint8_t[]> observed_;
+  friend bool operator==(const DeviceSummary&, const DeviceSummary&) = default;
 };
 
 /// What a round starts from: everything persisted (loaded from the store at start-up).
 struct MergeState {
-  std::map<platform::MacAddress, PackedDevice> devices;
+  FlatMap<platform::MacAddress, DeviceSummary> devices;
   FlatMap<platform::Guid, IdentitySummary> identities;  ///< by identity_key()
   struct IdentityOnly {
     std::uint64_t version = 0;
@@ -214,6 +215,11 @@ struct MergeOptions {
   /// counted in MergeResult::identity_misses. With a spill, a round hands over its changed
   /// identities before it asks for any, so that they can be read back.
   std::function<std::optional<store::IdentityRecord>(const platform::Guid&)> identity;
+  /// The same for a device: its stored record (only the observed fields are used), asked for
+  /// a device whose record the round writes without having received its observation (its
+  /// identity or match changed). Unset or nullopt: DeviceSummary::partial_record(), counted in
+  /// MergeResult::device_misses.
+  std::function<std::optional<store::DeviceRecord>(const platform::MacAddress&)> device;
 };
 
 struct MergeResult {
@@ -222,6 +228,7 @@ struct MergeResult {
   std::size_t managed = 0, unmanaged = 0, identity_only = 0;
   std::size_t changed_records = 0;
   std::size_t identity_misses = 0;  ///< full identity records MergeOptions::identity lacked
+  std::size_t device_misses = 0;    ///< device records MergeOptions::device lacked
 };
 
 /// Events (outbox kind kOutboxEvent, docs/UPSTREAM.md), emitted by a round for a MAC record:
