@@ -10,6 +10,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,7 @@ class Daemon final : public ControlContext {
   // Trims malloc's arenas and unmaps the store pages read so far (after large rounds and
   // scans of the store).
   void release_memory();
+  void release_store_pages();
   bool commit(store::Batch batch, std::string& detail);
   void notify_status();
   json::value record_value(const store::DeviceRecord& d);
@@ -793,16 +795,15 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
     return std::make_error_code(std::errc::io_error);
   }
   if (!commit(std::move(result.batch), detail)) return std::make_error_code(std::errc::io_error);
-  // A large round (start-up, a sync) frees most of what it allocated and reads many stored
-  // records; hand both back (the resident size is what an appliance sees). Every such round,
-  // not only the first: an unchanged identity reload allocates and frees as much, and without
-  // the trim the arenas grew with each one.
-  // Every round read and wrote store pages through the map; a small one frees too little to
-  // be worth a trim.
+  // Every round reads and writes store pages through the map: unmap them (the resident size
+  // is what an appliance sees). A large round (start-up, a sync) also frees most of what it
+  // allocated: trim malloc's arenas too, after every such round, not only the first (an
+  // unchanged identity reload allocates and frees as much, and without the trim the arenas
+  // grew with each one).
   if (big) {
     release_memory();
-  } else if (auto ec = store_.release_mapped_pages()) {
-    log_.debug("store.release_pages_failed", kv("error", ec.message()));
+  } else {
+    release_store_pages();
   }
   detail = std::to_string(observed) + " observations, " + std::to_string(result.changed_records) +
            " records changed, " + std::to_string(outbox) + " outbox items";
@@ -812,6 +813,10 @@ std::error_code Daemon::flush(bool everything, std::string& detail) {
 
 void Daemon::release_memory() {
   ::malloc_trim(0);
+  release_store_pages();
+}
+
+void Daemon::release_store_pages() {
   // The store's pages stay in the page cache; only this process's mapping of them goes.
   if (auto ec = store_.release_mapped_pages()) {
     log_.debug("store.release_pages_failed", kv("error", ec.message()));
@@ -938,9 +943,9 @@ store::DeviceRecord Daemon::stored_device(const MacAddress& mac, const DeviceSum
 
 void Daemon::for_each_stored_device(const std::function<void(const store::DeviceRecord&)>& fn) {
   // Devices whose newest record waits in an unwritten batch are taken from there.
-  std::map<MacAddress, const store::DeviceRecord*> pending;
+  std::set<MacAddress> pending;
   for (const auto& batch : unwritten_) {
-    for (const auto& d : batch.devices) pending[d.mac] = &d;
+    for (const auto& d : batch.devices) pending.insert(d.mac);
   }
   auto state = state_.devices.begin();
   const auto visit_until = [&](const MacAddress* mac) {
@@ -1127,6 +1132,7 @@ json::object Daemon::devices(const DeviceQuery& q) {
       if (in_page()) out.push_back(identity_only_value(key, io.version));
     }
   }
+  release_store_pages();  // the records printed were read from the store
   return {{"devices", std::move(out)}, {"total", total}, {"offset", q.offset}};
 }
 

@@ -372,10 +372,10 @@ MergeResult merge_into(MergeState& s, MergeInput input, const MergeOptions& opti
   };
 
   // Devices: this round's observations replace their observed part; the merge fields stay
-  // until this round's are computed below. `observed` says, per observed MAC, whether it is new
-  // and whether its observed part changed (ObservedFlags).
-  // This round's observed records are kept until their merged records are written. New MACs
-  // join the state in one merge after the loop (`fresh`), not an insertion each.
+  // until this round's are computed below. `observed` keeps, per observed MAC, whether it is new
+  // and whether its observed part changed (ObservedFlags), and its record until the merged
+  // record is written. New MACs join the state in one merge after the loop (`fresh`), not an
+  // insertion each.
   constexpr std::size_t kNotFresh = static_cast<std::size_t>(-1);
   struct Observed {
     std::uint8_t flags = 0;
