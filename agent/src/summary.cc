@@ -6,6 +6,7 @@
 #include <span>
 
 #include "agent/merge.h"
+#include "platform/hash.h"
 
 namespace edgeid::agent {
 
@@ -42,7 +43,7 @@ constexpr std::array<std::string store::IdentityRecord::*, 13> kIdentityTexts{
 // input bit reaches every output bit, which FNV over long texts does not guarantee.
 class Digest {
  public:
-  void add(std::uint64_t word) noexcept { h_ = mix(h_ ^ word); }
+  void add(std::uint64_t word) noexcept { h_ = platform::mix64(h_ ^ word); }
   void add(std::span<const std::uint8_t> bytes) noexcept {
     add(bytes.size());  // a length first: ("ab","c") and ("a","bc") differ
     std::size_t i = 0;
@@ -61,14 +62,6 @@ class Digest {
   std::uint64_t value() const noexcept { return h_; }
 
  private:
-  static std::uint64_t mix(std::uint64_t x) noexcept {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-  }
   std::uint64_t h_ = 0x9e3779b97f4a7c15ULL;
 };
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "capture/oui_table.h"
+#include "platform/hash.h"
 
 namespace edgeid::capture {
 
@@ -264,14 +265,9 @@ struct HugeAllocator {
   friend bool operator==(const HugeAllocator&, const HugeAllocator&) noexcept { return true; }
 };
 
+// The low bytes vary most between devices of one vendor; mix all 48 bits.
 std::uint64_t mix(std::uint64_t x) noexcept {
-  // The low bytes vary most between devices of one vendor; mix all 48 bits (splitmix64 finish).
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
+  return platform::mix64(x);
 }
 
 }  // namespace

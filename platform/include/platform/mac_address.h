@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "platform/hash.h"
+
 namespace edgeid::platform {
 
 class MacAddress {
@@ -90,13 +92,7 @@ class MacAddress {
 template <>
 struct std::hash<edgeid::platform::MacAddress> {
   std::size_t operator()(const edgeid::platform::MacAddress& mac) const noexcept {
-    // The low bytes vary most between devices of one vendor; mix all 48 bits (splitmix64 finish).
-    std::uint64_t x = mac.to_u64();
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return static_cast<std::size_t>(x);
+    // The low bytes vary most between devices of one vendor; mix all 48 bits.
+    return static_cast<std::size_t>(edgeid::platform::mix64(mac.to_u64()));
   }
 };
