@@ -1,12 +1,9 @@
 #include "agent/merge.h"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <charconv>
-#include <cstring>
 #include <set>
-#include <span>
 #include <unordered_map>
 
 #include "agent/record_json.h"
